@@ -1,0 +1,103 @@
+"""Loss functions: ``forward(pred, target) -> float`` then ``backward() -> dL/dpred``.
+
+Each loss returns one number (a Python float) and keeps what its backward needs. The classification losses
+take raw scores ("logits") and fold the final sigmoid or softmax into the loss: the fused gradient is simpler
+(``p - y``) and it cannot overflow or take the log of zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Loss:
+    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
+        return self.forward(pred, target)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSE(Loss):
+    """Mean squared error over every element: ``L = mean((pred - target)^2)``.
+
+    ``pred`` and ``target``: same shape, e.g. ``(batch, outputs)``. As in the common frameworks, the mean runs
+    over every element, not only over the batch.
+    """
+
+    def forward(self, pred, target):
+        target = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
+        self.diff = pred - target
+        return float(np.mean(self.diff * self.diff))
+
+    def backward(self):
+        # dL/dpred = 2 (pred - target) / number of elements
+        return self.diff * (2.0 / self.diff.size)
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy on logits ``z`` with targets ``y`` in {0, 1}, mean over every element.
+
+    ``L = mean(-y log sigmoid(z) - (1 - y) log(1 - sigmoid(z)))``, computed in the stable form
+    ``max(z, 0) - z y + log(1 + exp(-|z|))``, which never overflows, even for logits of +-1e4.
+    """
+
+    def forward(self, pred, target):
+        target = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
+        self.z, self.y = pred, target
+        losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
+        return float(np.mean(losses))
+
+    def backward(self):
+        # dL/dz = (sigmoid(z) - y) / number of elements; sigmoid written via tanh so it cannot overflow
+        p = 0.5 * (1 + np.tanh(0.5 * self.z))
+        p -= self.y
+        p *= 1.0 / p.size
+        return p
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by cross-entropy, fused, mean over the batch.
+
+    ``pred``: logits ``(batch, classes)``. ``target``: integer class labels ``(batch,)`` or one-hot rows
+    ``(batch, classes)``. With ``p = softmax(z)``, ``L = -mean over the batch of log p[target]``.
+    Subtracting each row's maximum before ``exp`` changes nothing mathematically and prevents overflow.
+    """
+
+    def forward(self, pred, target):
+        target = np.asarray(target)
+        shifted = pred - pred.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sums = exp.sum(axis=1, keepdims=True)
+        self.probs = exp / sums
+        log_probs = shifted - np.log(sums)
+        n = pred.shape[0]
+        if target.ndim == 1:
+            self.labels, self.onehot = target, None
+            return float(-log_probs[np.arange(n), target].mean())
+        self.labels, self.onehot = None, target.astype(pred.dtype, copy=False)
+        return float(-(self.onehot * log_probs).sum() / n)
+
+    def backward(self):
+        # dL/dz = (softmax(z) - onehot(target)) / batch
+        grad = self.probs.copy()
+        n = grad.shape[0]
+        if self.onehot is None:
+            grad[np.arange(n), self.labels] -= 1
+        else:
+            grad -= self.onehot
+        grad *= 1.0 / n
+        return grad
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "softmax_ce": SoftmaxCrossEntropy,
+    "bce": BinaryCrossEntropy,
+    "mse": MSE,
+}
