@@ -1,0 +1,721 @@
+"""Datasets: where the numbers a network learns from come from.
+
+Three kinds of data, one shape at the end:
+
+* **Synthetic 2-D toys** (`spiral`, `moons`, `circles`, `xor`, `blobs`). Each is drawn fresh from a seeded
+  `numpy.random.Generator`, has two features, so a decision boundary can be drawn on screen, and has the
+  same number of points in every class (give or take one).
+* **The 8x8 handwritten digits** (`load_digits`), a real dataset shipped with nntui (see datasets/README.md).
+* **Your own files** (`load_csv`, `load_npz`).
+
+`load_dataset` turns any of them into a `Dataset`: a seeded split into a training part and a validation part,
+with the features standardised (each column shifted and scaled to mean 0 and standard deviation 1) using
+statistics measured on the training part only, so nothing about the validation part leaks into training.
+
+Conventions, everywhere in this module:
+
+* features `x` are float64 of shape (n_samples, n_features);
+* classification labels `y` are int64 class indices 0..n_classes-1 of shape (n_samples,);
+* regression targets `y` are float64 of shape (n_samples, n_targets);
+* every problem a person can fix (a missing file, a malformed CSV, a bad option) raises `DataError` with one
+  sentence that says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+import nntui
+
+TASKS = ("classification", "regression")
+
+
+class DataError(ValueError):
+    """A dataset could not be made; the message says what is wrong and how to fix it."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Synthetic 2-D datasets
+#
+# Every generator has the signature  f(n_samples, *, noise, rng, ...) -> (x, y)  with x float64 (n, 2) and
+# y int64 (n,). Points come back in random order, so the first rows are not all one class.
+# ---------------------------------------------------------------------------------------------------------
+
+
+def spiral(
+    n_samples: int, *, n_classes: int = 3, noise: float = 0.2, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spiral arms, one per class (the classic example from Stanford's CS231n course).
+
+    Each arm starts at the centre and winds outwards by about 4 radians (two thirds of a turn); the arms
+    are rotated 360/n_classes degrees apart. No straight line separates them, so a network needs a hidden
+    layer to get far. `noise` is the standard deviation, in radians, of the jitter added to each point's
+    angle: near the centre it barely moves a point, at the tip it smears the arms into each other.
+    """
+    _check_generator_args(n_samples, noise, n_classes)
+    y = _balanced_labels(n_samples, n_classes)
+    # How far along its arm each point sits: 0 at the centre, 1 at the tip, evenly spaced.
+    radius = np.concatenate([np.linspace(0.0, 1.0, count) for count in np.bincount(y)])
+    angle = y * (2 * np.pi / n_classes) + 4.0 * radius + rng.normal(0.0, noise, n_samples)
+    x = np.column_stack([radius * np.sin(angle), radius * np.cos(angle)])
+    return _shuffled(x, y, rng)
+
+
+def moons(n_samples: int, *, noise: float = 0.1, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interlocking half circles: class 0 arches up, class 1 hangs down and is shifted right.
+
+    The tip of each moon reaches into the other's hollow, so the boundary has to bend twice.
+    `noise` is the standard deviation of gaussian noise added to both coordinates of every point.
+    """
+    _check_generator_args(n_samples, noise)
+    y = _balanced_labels(n_samples, 2)
+    angle = rng.uniform(0.0, np.pi, n_samples)
+    upper = np.column_stack([np.cos(angle), np.sin(angle)])
+    lower = np.column_stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)])
+    x = np.where((y == 0)[:, None], upper, lower) + rng.normal(0.0, noise, (n_samples, 2))
+    return _shuffled(x, y, rng)
+
+
+def circles(
+    n_samples: int, *, noise: float = 0.05, factor: float = 0.5, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A ring (class 0, radius 1) around a smaller ring (class 1, radius `factor`, between 0 and 1).
+
+    The inner class sits inside the outer one, so the network must learn a closed boundary.
+    `noise` is the standard deviation of gaussian noise added to both coordinates of every point.
+    """
+    _check_generator_args(n_samples, noise)
+    if not 0.0 < factor < 1.0:
+        raise DataError(
+            f"circles: factor is the inner ring's radius and must be between 0 and 1, got {factor}"
+        )
+    y = _balanced_labels(n_samples, 2)
+    radius = np.where(y == 0, 1.0, factor)
+    angle = rng.uniform(0.0, 2 * np.pi, n_samples)
+    x = radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    x = x + rng.normal(0.0, noise, (n_samples, 2))
+    return _shuffled(x, y, rng)
+
+
+def xor(n_samples: int, *, noise: float = 0.1, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Points in the square [-1, 1] x [-1, 1], labelled by whether their two coordinates have the same sign.
+
+    Class 0 fills the top-right and bottom-left quarters (x1 * x2 > 0), class 1 the other two
+    (x1 * x2 < 0): exclusive-or of "x1 > 0" and "x2 > 0". Famously, no single line separates the classes.
+    `noise` is the standard deviation of gaussian noise added to every point after it is labelled, so a
+    larger noise pushes points across the axes into the other class's quarters.
+    """
+    _check_generator_args(n_samples, noise)
+    y = _balanced_labels(n_samples, 2)
+    magnitude = rng.uniform(0.0, 1.0, (n_samples, 2))
+    # Pick one of the class's two quarters at random: the first coordinate's sign is free, the second one
+    # matches it for class 0 and is opposite for class 1.
+    first_sign = rng.choice([-1.0, 1.0], n_samples)
+    second_sign = np.where(y == 0, first_sign, -first_sign)
+    x = magnitude * np.column_stack([first_sign, second_sign]) + rng.normal(0.0, noise, (n_samples, 2))
+    return _shuffled(x, y, rng)
+
+
+def blobs(
+    n_samples: int, *, n_classes: int = 3, noise: float = 1.0, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Round gaussian clouds, one per class, centred evenly on a circle of radius 4.
+
+    `noise` is each cloud's standard deviation. With the default of 1 and 3 classes the clouds barely
+    touch, so even a network with no hidden layer (a linear classifier) does well; raise the noise or the
+    number of classes to make them overlap.
+    """
+    _check_generator_args(n_samples, noise, n_classes)
+    y = _balanced_labels(n_samples, n_classes)
+    centre_angle = np.pi / 2 + 2 * np.pi * np.arange(n_classes) / n_classes
+    centres = 4.0 * np.column_stack([np.cos(centre_angle), np.sin(centre_angle)])
+    x = centres[y] + rng.normal(0.0, noise, (n_samples, 2))
+    return _shuffled(x, y, rng)
+
+
+def _check_generator_args(n_samples: int, noise: float, n_classes: int = 2) -> None:
+    if not _is_int(n_classes) or n_classes < 2:
+        raise DataError(f"n_classes must be a whole number of at least 2, got {n_classes!r}")
+    if not _is_int(n_samples) or n_samples < n_classes:
+        raise DataError(
+            f"n_samples must be a whole number of at least {n_classes} (one per class), got {n_samples!r}"
+        )
+    if not (_is_number(noise) and math.isfinite(noise) and noise >= 0):
+        raise DataError(f"noise must be a number >= 0, got {noise!r}")
+
+
+def _balanced_labels(n_samples: int, n_classes: int) -> np.ndarray:
+    """Labels 0,0,..,1,1,..: every class gets n_samples // n_classes, the first classes one more if needed."""
+    counts = np.full(n_classes, n_samples // n_classes)
+    counts[: n_samples % n_classes] += 1
+    return np.repeat(np.arange(n_classes, dtype=np.int64), counts)
+
+
+def _shuffled(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    order = rng.permutation(len(y))
+    return x[order].astype(np.float64), y[order]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The 8x8 digits
+# ---------------------------------------------------------------------------------------------------------
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 8x8 handwritten digits: x float64 (1797, 64) with pixel values 0..16, y int64 digits 0..9.
+
+    Row i of x, reshaped to (8, 8), is the i-th image. Provenance and licence: datasets/README.md.
+    """
+    with np.load(_digits_path(), allow_pickle=False) as archive:
+        return archive["x"].astype(np.float64), archive["y"].astype(np.int64)
+
+
+def _digits_path() -> Path:
+    """Find digits.npz: inside the installed package (a wheel), else in the source checkout's datasets/."""
+    package_dir = Path(nntui.__file__).parent
+    candidates = [package_dir / "_data" / "digits.npz", package_dir.parent / "datasets" / "digits.npz"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise DataError(
+        f"the digits data file is missing (looked for {candidates[0]} and {candidates[1]}); "
+        "reinstall nntui, or in a source checkout restore it with `git checkout datasets/digits.npz`"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Your own data: CSV and NPZ files
+# ---------------------------------------------------------------------------------------------------------
+
+# Cell values that people (and spreadsheets) write for "no value here". Compared case-insensitively.
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+
+def load_csv(
+    path: str | Path, *, target: str | None = None, task: str = "classification"
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
+    """Read a CSV file with a header row: numeric feature columns and one label (target) column.
+
+    The label column is the one named `target`, or the last column when `target` is None. Every other
+    column is a feature and must hold numbers. For `task="classification"` the labels may be words or whole
+    numbers; each distinct label becomes a class 0..k-1 in sorted order (numbers sorted by value), and
+    `class_names` lists the original labels as strings. For `task="regression"` the labels must be numbers;
+    y comes back as float64 of shape (n, 1) and `class_names` is None.
+
+    Returns (x float64 (n, n_features), y, feature_names, class_names).
+    """
+    table = _read_csv(path, target=target, task=task)
+    return table.x, table.y, table.feature_names, table.class_names_or_none(task)
+
+
+def load_npz(
+    path: str | Path, *, task: str = "classification"
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
+    """Read a NumPy .npz archive holding an array `x` (samples first) and an array `y` of labels or targets.
+
+    Save one with `np.savez("mine.npz", x=features, y=labels)`. `x` is (n, n_features); images such as
+    (n, 8, 8) are flattened row by row to (n, 64). `y` is (n,) or (n, 1); for regression it may also be
+    (n, n_targets). Labels become classes as in `load_csv`. Feature names are x0, x1, ...
+
+    Returns (x float64 (n, n_features), y, feature_names, class_names).
+    """
+    table = _read_npz(path, task=task)
+    return table.x, table.y, table.feature_names, table.class_names_or_none(task)
+
+
+class _Table(NamedTuple):
+    """Everything read from one source, before it is split.
+
+    `output_names` names what the network outputs: the classes, or for regression the target columns.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    output_names: list[str]
+    image_shape: tuple[int, int] | None = None
+
+    def class_names_or_none(self, task: str) -> list[str] | None:
+        return self.output_names if task == "classification" else None
+
+
+def _read_csv(path: str | Path, *, target: str | None, task: str) -> _Table:
+    """The work of `load_csv`."""
+    _check_task(task)
+    header, rows, line_numbers = _read_csv_table(_existing_file(path))
+    where = f"CSV file '{path}'"
+    if target is None:
+        target = header[-1]
+    elif target not in header:
+        raise DataError(f"{where} has no column named '{target}'; columns are: {', '.join(header)}")
+    target_index = header.index(target)
+    feature_names = [name for name in header if name != target]
+    feature_indices = [i for i, name in enumerate(header) if name != target]
+
+    x = np.empty((len(rows), len(feature_indices)), dtype=np.float64)
+    for r, (row, line) in enumerate(zip(rows, line_numbers)):
+        for f, i in enumerate(feature_indices):
+            x[r, f] = _csv_number(row[i], f"{where}, line {line}, feature column '{header[i]}'")
+
+    labels = [row[target_index] for row in rows]
+    if task == "regression":
+        y = np.array(
+            [
+                [_csv_number(label, f"{where}, line {line}, target column '{target}'")]
+                for label, line in zip(labels, line_numbers)
+            ],
+            dtype=np.float64,
+        )
+        return _Table(x, y, feature_names, [target])
+    y, class_names = _encode_labels(labels, f"{where}, column '{target}'")
+    return _Table(x, y, feature_names, class_names)
+
+
+def _read_csv_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header and the data rows of a CSV file (cells stripped), checked for shape and missing values.
+
+    Also returns each row's line number in the file, so error messages can point at it.
+    """
+    where = f"CSV file '{path}'"
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            # Blank lines (an empty list from the reader) are skipped; a trailing newline is common.
+            records = [([cell.strip() for cell in row], reader.line_num) for row in reader if row]
+    except UnicodeDecodeError:
+        raise DataError(f"{where} is not UTF-8 text; save it as CSV (UTF-8) and try again") from None
+    except csv.Error as error:
+        raise DataError(f"{where} could not be read as CSV ({error}); check its quoting") from None
+
+    if not records:
+        raise DataError(
+            f"{where} is empty; it needs a header row naming the columns, then one row per sample"
+        )
+    header = records[0][0]
+    if all(_parse_float(name) is not None for name in header):
+        raise DataError(
+            f"{where} starts with a row of numbers; add a header row naming the columns "
+            "(for example x1,x2,label) as its first line"
+        )
+    if any(name == "" for name in header):
+        raise DataError(
+            f"{where} has a column with an empty name in its header row; give every column a name"
+        )
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise DataError(
+            f"{where} has more than one column named {', '.join(map(repr, duplicates))}; rename them"
+        )
+    if len(header) < 2:
+        raise DataError(
+            f"{where} has a single column; it needs at least one feature column and a label column"
+        )
+    if len(records) == 1:
+        raise DataError(f"{where} has a header row but no data rows below it")
+
+    for row, line in records[1:]:
+        if len(row) != len(header):
+            raise DataError(
+                f"{where}, line {line}, has {len(row)} values but the header has {len(header)} columns; "
+                "every row needs one value per column"
+            )
+        for name, cell in zip(header, row):
+            if cell.lower() in MISSING_MARKERS:
+                shown = f"'{cell}'" if cell else "empty"
+                raise DataError(
+                    f"{where}, line {line}, column '{name}' has a missing value ({shown}); "
+                    "fill it in or delete the row"
+                )
+    return header, [row for row, _ in records[1:]], [line for _, line in records[1:]]
+
+
+def _csv_number(cell: str, where: str) -> float:
+    value = _parse_float(cell)
+    if value is None:
+        raise DataError(f"{where} has '{cell}', which is not a number; this column must hold numbers only")
+    if not math.isfinite(value):
+        raise DataError(f"{where} has '{cell}'; only finite numbers are allowed")
+    return value
+
+
+def _parse_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_npz(path: str | Path, *, task: str) -> _Table:
+    """The work of `load_npz`; also notes the shape of one image when x holds images (n, height, width)."""
+    _check_task(task)
+    where = f"NPZ file '{path}'"
+    if not zipfile.is_zipfile(_existing_file(path)):
+        raise DataError(
+            f"{where} is not a valid .npz archive; make one with np.savez(path, x=features, y=labels)"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in ("x", "y") if key not in archive.files]
+            if missing:
+                raise DataError(
+                    f"{where} has no array named {' or '.join(map(repr, missing))} (it holds: "
+                    f"{', '.join(archive.files) or 'nothing'}); "
+                    "save it with np.savez(path, x=features, y=labels)"
+                )
+            x, y = archive["x"], archive["y"]
+    except DataError:
+        raise
+    except ValueError as error:
+        # allow_pickle=False refuses arrays of Python objects, which could run code when loaded.
+        raise DataError(
+            f"{where} holds an array numpy cannot load safely ({error}); save plain numbers"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{where} is damaged ({error}); save it again with np.savez") from None
+
+    if x.ndim < 2:
+        raise DataError(
+            f"{where}: x must have a row per sample, shape (samples, features), but has shape {x.shape}; "
+            "if each sample is one number, save x.reshape(-1, 1)"
+        )
+    if len(x) == 0:
+        raise DataError(f"{where}: x has no samples")
+    if y.ndim == 0 or len(y) != len(x):
+        raise DataError(
+            f"{where}: x has {len(x)} samples but y has shape {y.shape}; they need one label per sample"
+        )
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{where}: x must hold numbers, but its dtype is {x.dtype}")
+    image_shape = tuple(x.shape[1:]) if x.ndim == 3 else None
+    x = x.reshape(len(x), -1).astype(np.float64)
+    if not np.all(np.isfinite(x)):
+        bad_row = int(np.argwhere(~np.isfinite(x))[0, 0])
+        raise DataError(
+            f"{where}: x has NaN or infinite values (first in sample {bad_row}); remove or fill them"
+        )
+    feature_names = [f"x{i}" for i in range(x.shape[1])]
+
+    if task == "regression":
+        if y.dtype.kind not in "biuf" or y.ndim > 2:
+            raise DataError(f"{where}: regression targets y must be numbers of shape (n,) or (n, targets)")
+        y = y.reshape(len(y), -1).astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            raise DataError(f"{where}: y has NaN or infinite values; remove or fill them")
+        target_names = ["y"] if y.shape[1] == 1 else [f"y{i}" for i in range(y.shape[1])]
+        return _Table(x, y, feature_names, target_names, image_shape)
+
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise DataError(
+            f"{where}: class labels y must have shape (n,) or (n, 1), got {y.shape}; "
+            "if y is one-hot, save y.argmax(axis=1)"
+        )
+    labels = [label.decode() if isinstance(label, bytes) else label for label in y.reshape(-1).tolist()]
+    y, class_names = _encode_labels(labels, f"{where}, array y")
+    return _Table(x, y, feature_names, class_names, image_shape)
+
+
+def _encode_labels(labels: list, where: str) -> tuple[np.ndarray, list[str]]:
+    """Turn labels (words or numbers) into class indices 0..k-1 and the sorted list of class names.
+
+    Numbers sort by value (so 10 comes after 9) and must be whole: 2.5 is not a class, it is a measurement.
+    """
+    numbers = [_parse_float(label) if isinstance(label, str) else float(label) for label in labels]
+    if all(number is not None for number in numbers):
+        if not all(math.isfinite(number) and number.is_integer() for number in numbers):
+            example = next(n for n in numbers if not (math.isfinite(n) and n.is_integer()))
+            raise DataError(
+                f"{where} has the label {example}, which is not a whole number; class labels must be "
+                "words or whole numbers; to predict a quantity instead, use task='regression'"
+            )
+        keys = [int(number) for number in numbers]
+    else:
+        keys = [str(label) for label in labels]
+    classes = sorted(set(keys))
+    index_of = {key: i for i, key in enumerate(classes)}
+    y = np.array([index_of[key] for key in keys], dtype=np.int64)
+    return y, [str(key) for key in classes]
+
+
+def _existing_file(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    return path
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Dataset a training session uses
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Dataset:
+    """A dataset split into a training part and a validation part, ready to train on.
+
+    x_train, x_val: float64 (n, n_features), standardised with `feature_mean` and `feature_std`, which
+    were measured on the training part only. y_train, y_val: int64 class indices (n,) for classification,
+    float64 (n, n_targets) for regression (targets are not standardised).
+
+    n_classes is the number of classes, or for regression the number of target columns; class_names names
+    them (for regression: the target column names). image_shape is (height, width) when each sample is a
+    small image, such as (8, 8) for the digits, so x[i].reshape(image_shape) shows it; otherwise None.
+    """
+
+    name: str
+    task: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    n_features: int
+    n_classes: int
+    class_names: list[str]
+    feature_names: list[str]
+    feature_mean: np.ndarray
+    feature_std: np.ndarray
+    image_shape: tuple[int, int] | None = None
+
+    @property
+    def is_2d(self) -> bool:
+        """True when there are exactly two features, so points and decision boundaries can be plotted."""
+        return self.n_features == 2
+
+    def standardize(self, x_raw: np.ndarray) -> np.ndarray:
+        """Apply the training part's transform to new raw features: (x_raw - feature_mean) / feature_std."""
+        x_raw = np.asarray(x_raw, dtype=np.float64)
+        if x_raw.ndim != 2 or x_raw.shape[1] != self.n_features:
+            raise DataError(
+                f"dataset '{self.name}' has {self.n_features} features, so new samples must have shape "
+                f"(n, {self.n_features}); got {x_raw.shape}"
+            )
+        return (x_raw - self.feature_mean) / self.feature_std
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """What `load_dataset` makes for a built-in name when no options are given."""
+
+    name: str
+    description: str
+    n_samples: int
+    n_features: int
+    n_classes: int
+    default_noise: float | None
+
+
+BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
+    info.name: info
+    for info in [
+        BuiltinDataset("spiral", "interleaved spiral arms, one per class", 600, 2, 3, 0.2),
+        BuiltinDataset("moons", "two interlocking half circles", 500, 2, 2, 0.1),
+        BuiltinDataset("circles", "a small ring inside a large ring", 500, 2, 2, 0.05),
+        BuiltinDataset("xor", "labels by whether x1 and x2 have the same sign", 500, 2, 2, 0.1),
+        BuiltinDataset("blobs", "round gaussian clouds, one per class", 600, 2, 3, 1.0),
+        BuiltinDataset("digits", "8x8 images of handwritten digits 0-9 (UCI, CC BY 4.0)", 1797, 64, 10, None),
+    ]
+}
+
+_GENERATORS = {"spiral": spiral, "moons": moons, "circles": circles, "xor": xor, "blobs": blobs}
+# The generators whose number of classes can be chosen; the others always have the n_classes listed above.
+_CHOOSE_N_CLASSES = {"spiral", "blobs"}
+
+
+def describe_builtin() -> list[dict]:
+    """One dict per built-in dataset (the fields of `BuiltinDataset`), for `nntui datasets` to print."""
+    return [asdict(info) for info in BUILTIN_DATASETS.values()]
+
+
+def load_dataset(
+    name_or_path: str,
+    *,
+    seed: int,
+    n_samples: int | None = None,
+    noise: float | None = None,
+    n_classes: int | None = None,
+    val_fraction: float = 0.2,
+    target: str | None = None,
+    task: str = "classification",
+    standardize: bool = True,
+) -> Dataset:
+    """Make a `Dataset` from a built-in name (see BUILTIN_DATASETS) or a path to a .csv or .npz file.
+
+    n_samples, noise and n_classes tune the synthetic datasets (None means the default listed in
+    BUILTIN_DATASETS); n_samples below 1797 also picks a random subset of the digits. `target` and `task`
+    apply to CSV files (`task` to NPZ files too). The same seed gives the same arrays, bit for bit.
+    """
+    if not _is_int(seed) or seed < 0:
+        raise DataError(f"seed must be a whole number >= 0, got {seed!r}")
+    if not (_is_number(val_fraction) and 0.0 < val_fraction < 1.0):
+        raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}")
+    _check_task(task)
+    # Two independent random streams: changing how the data is generated never changes how it is split.
+    data_rng, split_rng = np.random.default_rng(seed).spawn(2)
+
+    name = str(name_or_path)
+    table = _read_source(name, data_rng, n_samples, noise, n_classes, target, task)
+    if name not in BUILTIN_DATASETS:
+        name = Path(name).name
+
+    if task == "classification":
+        if len(table.output_names) < 2:
+            raise DataError(
+                f"dataset '{name}' has a single class ({table.output_names[0]}); "
+                "classification needs at least two"
+            )
+        train_rows, val_rows = _stratified_split(table.y, val_fraction, split_rng)
+    else:
+        train_rows, val_rows = _shuffled_split(len(table.y), val_fraction, split_rng)
+    if len(val_rows) == 0:
+        per_class = " of some class" if task == "classification" else ""
+        raise DataError(
+            f"dataset '{name}' has too few samples ({len(table.y)}) to keep some for validation; "
+            f"give at least two samples{per_class}"
+        )
+
+    x_train, x_val = table.x[train_rows], table.x[val_rows]
+    n_features = table.x.shape[1]
+    if standardize:
+        mean, std = _fit_standardization(x_train)
+    else:
+        mean, std = np.zeros(n_features), np.ones(n_features)
+    return Dataset(
+        name=name,
+        task=task,
+        x_train=(x_train - mean) / std,
+        y_train=table.y[train_rows],
+        x_val=(x_val - mean) / std,
+        y_val=table.y[val_rows],
+        n_features=n_features,
+        n_classes=len(table.output_names),
+        class_names=list(table.output_names),
+        feature_names=list(table.feature_names),
+        feature_mean=mean,
+        feature_std=std,
+        image_shape=table.image_shape,
+    )
+
+
+def _read_source(name, rng, n_samples, noise, n_classes, target, task) -> _Table:
+    """Generate or load the data that `load_dataset` was asked for, refusing options that do not apply."""
+    if name in BUILTIN_DATASETS:
+        return _make_builtin(
+            name, rng, n_samples=n_samples, noise=noise, n_classes=n_classes, target=target, task=task
+        )
+    if not name.lower().endswith((".csv", ".npz")):
+        raise DataError(
+            f"unknown dataset '{name}'; built-in datasets are: {', '.join(BUILTIN_DATASETS)}; "
+            "or give the path of a .csv or .npz file"
+        )
+    for option, value in [("n_samples", n_samples), ("noise", noise), ("n_classes", n_classes)]:
+        if value is not None:
+            raise DataError(f"{option} applies only to the synthetic built-in datasets, not to a file")
+    if name.lower().endswith(".csv"):
+        return _read_csv(name, target=target, task=task)
+    if target is not None:
+        raise DataError("target names a CSV column; an .npz file keeps its labels in the array 'y'")
+    return _read_npz(name, task=task)
+
+
+def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> _Table:
+    """Generate the built-in dataset `name`, or load it for the digits."""
+    info = BUILTIN_DATASETS[name]
+    if task != "classification":
+        raise DataError(
+            f"the built-in dataset '{name}' is a classification task; task='regression' needs a file"
+        )
+    if target is not None:
+        raise DataError(f"target names a column of a CSV file; the built-in dataset '{name}' has none")
+    if n_classes is not None and name not in _CHOOSE_N_CLASSES and n_classes != info.n_classes:
+        raise DataError(
+            f"'{name}' always has {info.n_classes} classes; only {' and '.join(sorted(_CHOOSE_N_CLASSES))} "
+            f"let you choose n_classes"
+        )
+
+    if name == "digits":
+        if noise is not None:
+            raise DataError("'digits' is real data and has no noise setting; leave noise unset")
+        x, y = load_digits()
+        if n_samples is not None:
+            # At least two images per digit on average, so validation can see every digit.
+            if not _is_int(n_samples) or not 20 <= n_samples <= len(y):
+                raise DataError(
+                    f"n_samples for 'digits' picks a random subset and must be a whole number from 20 to "
+                    f"{len(y)}, got {n_samples!r}"
+                )
+            subset = np.sort(rng.choice(len(y), size=n_samples, replace=False))
+            x, y = x[subset], y[subset]
+        feature_names = [f"pixel_{row}_{col}" for row in range(8) for col in range(8)]
+        return _Table(x, y, feature_names, [str(digit) for digit in range(10)], image_shape=(8, 8))
+
+    n_samples = info.n_samples if n_samples is None else n_samples
+    noise = info.default_noise if noise is None else noise
+    if name in _CHOOSE_N_CLASSES:
+        n_classes = info.n_classes if n_classes is None else n_classes
+        x, y = _GENERATORS[name](n_samples, n_classes=n_classes, noise=noise, rng=rng)
+    else:
+        n_classes = info.n_classes
+        x, y = _GENERATORS[name](n_samples, noise=noise, rng=rng)
+    return _Table(x, y, ["x1", "x2"], [str(label) for label in range(n_classes)])
+
+
+def _stratified_split(
+    y: np.ndarray, val_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (train, val) that hold out about `val_fraction` of every class separately.
+
+    Splitting class by class keeps each class's share the same in both parts: a rare class cannot end up
+    missing from validation by bad luck. A class with at least two samples always has one in each part.
+    """
+    train_parts, val_parts = [], []
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        n_val = round(len(rows) * val_fraction)
+        if len(rows) >= 2:
+            n_val = min(max(n_val, 1), len(rows) - 1)
+        else:
+            n_val = 0
+        val_parts.append(rows[:n_val])
+        train_parts.append(rows[n_val:])
+    # Shuffle again so neither part is sorted by class.
+    return rng.permutation(np.concatenate(train_parts)), rng.permutation(np.concatenate(val_parts))
+
+
+def _shuffled_split(
+    n_samples: int, val_fraction: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (train, val) of a random split, for regression where there are no classes to balance."""
+    rows = rng.permutation(n_samples)
+    n_val = min(max(round(n_samples * val_fraction), 1), n_samples - 1) if n_samples >= 2 else 0
+    return rows[n_val:], rows[:n_val]
+
+
+def _fit_standardization(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of the training part, the numbers `Dataset.standardize` uses.
+
+    A column that never changes (like the always-blank corner pixels of the digits) has standard deviation
+    0; it carries no information, so it gets 1 instead, which leaves it at 0 rather than dividing by zero.
+    """
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std[np.ptp(x_train, axis=0) == 0] = 1.0
+    return mean, std

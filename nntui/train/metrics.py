@@ -1,0 +1,135 @@
+"""Bounded training history: per-epoch records kept whole, per-step series decimated so memory stays flat."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+class DecimatingSeries:
+    """A series of (x, y) points that never holds more than ``capacity`` points.
+
+    Points arrive one by one. Each stored point is the mean of ``stride`` raw points; when the store is full,
+    neighbouring pairs are merged and the stride doubles. A run of a million steps thus keeps the same memory
+    as one of a thousand, and a chart still sees the whole run at an even resolution.
+    """
+
+    def __init__(self, capacity: int = 2048) -> None:
+        if capacity < 2 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 2")
+        self.capacity = capacity
+        self.stride = 1
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self._sum_x = self._sum_y = 0.0
+        self._count = 0
+
+    def append(self, x: float, y: float) -> None:
+        self._sum_x += x
+        self._sum_y += y
+        self._count += 1
+        if self._count < self.stride:
+            return
+        self.xs.append(self._sum_x / self._count)
+        self.ys.append(self._sum_y / self._count)
+        self._sum_x = self._sum_y = 0.0
+        self._count = 0
+        if len(self.xs) >= self.capacity:
+            self._halve()
+
+    def _halve(self) -> None:
+        self.xs = [(a + b) / 2 for a, b in zip(self.xs[::2], self.xs[1::2])]
+        self.ys = [(a + b) / 2 for a, b in zip(self.ys[::2], self.ys[1::2])]
+        self.stride *= 2
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored points, plus the partial bucket still filling, as two float arrays."""
+        xs, ys = list(self.xs), list(self.ys)
+        if self._count:
+            xs.append(self._sum_x / self._count)
+            ys.append(self._sum_y / self._count)
+        return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return len(self.xs) + (1 if self._count else 0)
+
+    def state(self) -> dict:
+        return {"capacity": self.capacity, "stride": self.stride, "xs": self.xs, "ys": self.ys,
+                "pending": [self._sum_x, self._sum_y, self._count]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> DecimatingSeries:
+        series = cls(int(state["capacity"]))
+        series.stride = int(state["stride"])
+        series.xs = [float(v) for v in state["xs"]]
+        series.ys = [float(v) for v in state["ys"]]
+        series._sum_x, series._sum_y, count = state["pending"]
+        series._count = int(count)
+        return series
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """The numbers of one finished epoch (accuracy is NaN for regression)."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclass
+class History:
+    """Everything a chart or a report needs about a run so far, bounded in size."""
+
+    capacity: int = 2048
+    epochs: list[EpochRecord] = field(default_factory=list)
+    step_loss: DecimatingSeries = None  # type: ignore[assignment]
+    step_accuracy: DecimatingSeries = None  # type: ignore[assignment]
+    lr_changes: list[tuple[int, float]] = field(default_factory=list)  # (step at which it applies, new lr)
+    grad_norms: dict[str, DecimatingSeries] = field(default_factory=dict)  # per Linear layer, sampled
+
+    def __post_init__(self) -> None:
+        self.step_loss = self.step_loss or DecimatingSeries(self.capacity)
+        self.step_accuracy = self.step_accuracy or DecimatingSeries(self.capacity)
+
+    def record_step(self, step: int, loss: float, accuracy: float) -> None:
+        self.step_loss.append(step, loss)
+        self.step_accuracy.append(step, accuracy)
+
+    def record_grad_norm(self, layer: str, step: int, norm: float) -> None:
+        series = self.grad_norms.get(layer)
+        if series is None:
+            series = self.grad_norms[layer] = DecimatingSeries(min(self.capacity, 512))
+        series.append(step, norm)
+
+    def state(self) -> dict:
+        return {
+            "capacity": self.capacity,
+            "epochs": [asdict(r) for r in self.epochs],
+            "step_loss": self.step_loss.state(),
+            "step_accuracy": self.step_accuracy.state(),
+            "lr_changes": [list(c) for c in self.lr_changes],
+            "grad_norms": {k: s.state() for k, s in self.grad_norms.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> History:
+        return cls(
+            capacity=int(state["capacity"]),
+            epochs=[EpochRecord(**{k: _number(v) for k, v in r.items()}) for r in state["epochs"]],
+            step_loss=DecimatingSeries.from_state(state["step_loss"]),
+            step_accuracy=DecimatingSeries.from_state(state["step_accuracy"]),
+            lr_changes=[(int(s), float(lr)) for s, lr in state["lr_changes"]],
+            grad_norms={k: DecimatingSeries.from_state(s) for k, s in state["grad_norms"].items()},
+        )
+
+
+def _number(value):
+    """JSON has no NaN by default; histories store it as None."""
+    return math.nan if value is None else value

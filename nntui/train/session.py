@@ -1,0 +1,532 @@
+"""The training session: one object that owns a run, driven alike by the headless trainer and by the app.
+
+``TrainingSession(config)`` builds the data, model, loss and optimizer. ``step()`` trains exactly one
+mini-batch; ``async run()`` loops over batches and epochs inside an asyncio event loop, giving it back every few
+milliseconds, and obeys commands given between two steps: ``start``/``pause``/``resume``, ``step_once``,
+``set_lr``, ``stop`` and ``reset``. What a screen needs is published as immutable ``Snapshot`` objects, at a
+bounded rate, through the ``on_snapshot`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from nntui.nn import (
+    LOSSES,
+    SGD,
+    Adam,
+    BinaryCrossEntropy,
+    Dropout,
+    Linear,
+    MSE,
+    RMSProp,
+    Sequential,
+    SoftmaxCrossEntropy,
+    activation,
+)
+from nntui.nn.layers import LeakyReLU, ReLU, Sigmoid, Tanh
+from nntui.train.config import ConfigError, RunConfig
+from nntui.train.data import Dataset, load_dataset
+from nntui.train.metrics import EpochRecord, History
+
+#: Largest number of samples pushed through the model at once when evaluating (bounds memory on big files).
+EVAL_CHUNK = 4096
+#: Built-in datasets whose number of classes is a setting.
+CLASS_COUNT_DATASETS = ("spiral", "blobs")
+
+
+class State(str, enum.Enum):
+    IDLE = "idle"  # built, nothing trained yet
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"  # every epoch done
+    DIVERGED = "diverged"  # the loss became NaN or infinite; paused with the last finite weights
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Health numbers of one Linear layer (and the activation after it) at the last published step."""
+
+    index: int  # position of the Linear layer in the model
+    name: str  # e.g. "0 Linear 2->16 + relu"
+    grad_norm_w: float  # ||dL/dW||
+    grad_norm_b: float  # ||dL/db||
+    weight_norm: float  # ||W||
+    update_ratio: float  # ||last update of W|| / ||W||  (NaN before the first update)
+    dead_fraction: float | None  # ReLU family: share of units that were zero for the whole batch
+    saturation: float | None  # Tanh/Sigmoid: share of activations within 1% of their limits
+    activation: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the session looks like at one moment; safe to hand to another thread or widget."""
+
+    state: State
+    message: str
+    step: int
+    epoch: int  # completed epochs
+    epochs: int  # epochs the run is configured for
+    batch_in_epoch: int
+    batches_per_epoch: int
+    batch_loss: float
+    batch_accuracy: float
+    lr: float
+    samples_per_second: float
+    layers: tuple[LayerStats, ...]
+    history: History  # a copy: the session keeps writing its own
+
+    @property
+    def last_epoch(self) -> EpochRecord | None:
+        return self.history.epochs[-1] if self.history.epochs else None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: int
+    loss: float
+    accuracy: float
+    epoch_ended: bool
+    finite: bool
+
+
+class TrainingSession:
+    """Owns data, model, loss, optimizer, history and the run's state. See the module docstring."""
+
+    def __init__(self, config: RunConfig, *, dataset: Dataset | None = None,
+                 on_snapshot: Callable[[Snapshot], None] | None = None, publish_interval: float = 0.25,
+                 history_capacity: int = 2048) -> None:
+        self.config = config.validate()
+        self.on_snapshot = on_snapshot
+        self.publish_interval = publish_interval
+        self.history_capacity = history_capacity
+        self.dataset = dataset if dataset is not None else self._load_data(self.config)
+        self._wake: asyncio.Event | None = None
+        self._build()
+
+    # -- building ----------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _load_data(config: RunConfig) -> Dataset:
+        d = config.data
+        # The config always holds every field; pass on only those that apply to this dataset, so that the
+        # loader's refusal of a misplaced option (noise for digits, say) speaks only of what the user set.
+        return load_dataset(
+            d.dataset, seed=config.training.seed, n_samples=d.n_samples or None,
+            noise=None if d.noise < 0 else d.noise,
+            n_classes=d.n_classes if d.dataset in CLASS_COUNT_DATASETS else None,
+            val_fraction=d.val_fraction, target=d.target or None, task=d.task,
+        )
+
+    def _build(self) -> None:
+        """(Re)create model, loss, optimizer, random streams and history from the config and the seed."""
+        cfg, data = self.config, self.dataset
+        self.loss_name = cfg.resolved_loss()
+        if self.loss_name == "bce" and data.n_classes != 2:
+            raise ConfigError(
+                f"model.loss = 'bce' needs a 2-class dataset, but {data.name!r} has {data.n_classes} classes; "
+                "use softmax_ce", "model.loss")
+        self.dtype = np.dtype(cfg.model.dtype)
+        init_seed, shuffle_seed, dropout_seed = np.random.SeedSequence(cfg.training.seed).spawn(3)
+        self.shuffle_rng = np.random.default_rng(shuffle_seed)
+        self.dropout_rng = np.random.default_rng(dropout_seed)
+        self.model = build_model(cfg, data.n_features, self.output_width(),
+                                 init_rng=np.random.default_rng(init_seed), dropout_rng=self.dropout_rng)
+        self.loss = LOSSES[self.loss_name]()
+        self.optimizer = build_optimizer(cfg)
+        self.x_train = data.x_train.astype(self.dtype)
+        self.x_val = data.x_val.astype(self.dtype)
+        self.y_train, self.y_val = data.y_train, data.y_val
+        self.batch_size = min(cfg.training.batch_size, len(self.x_train))
+        self.batches_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
+        # Position in the data: the current epoch's shuffled order and the next batch within it.
+        self.order = self.shuffle_rng.permutation(len(self.x_train))
+        self.batch_index = 0
+        self.step_count = 0
+        self.epoch = 0
+        self._epoch_loss_sum = self._epoch_correct = 0.0
+        self._epoch_seen = 0
+        self._epoch_seconds = 0.0
+        self.history = History(capacity=self.history_capacity)
+        self.history.lr_changes.append((0, self.optimizer.lr))
+        self.state = State.IDLE
+        self.message = "ready: press start"
+        self.last_loss = self.last_accuracy = math.nan
+        self._last_update_norms: dict[int, float] = {}
+        self._good_weights = self._copy_weights()
+        self._good_optimizer = self.optimizer.state_dict()
+        self._samples_since_publish = 0
+        self._train_seconds_since_publish = 0.0
+        self._samples_per_second = 0.0
+        self._last_publish = -math.inf
+        self._step_once_requested = False
+        self._stop_requested = False
+
+    def output_width(self) -> int:
+        if self.loss_name == "bce":
+            return 1
+        return self.dataset.n_classes
+
+    # -- one step ----------------------------------------------------------------------------------------------
+
+    def step(self, *, collect_stats: bool = False) -> StepResult:
+        """Train exactly one mini-batch; at the end of an epoch, validate and record the epoch.
+
+        A non-finite loss is not applied: the run moves to ``State.DIVERGED`` with the last finite weights.
+        """
+        if self.state in (State.FINISHED, State.DIVERGED):
+            raise RuntimeError(f"cannot step a {self.state} session; reset it first")
+        started = time.perf_counter()
+        start = self.batch_index * self.batch_size
+        batch = self.order[start:start + self.batch_size]
+        x, y = self.x_train[batch], self.y_train[batch]
+        output = self.model.forward(x, True)
+        loss = self.loss.forward(output, y)
+        if not math.isfinite(loss):
+            self._diverge(loss)
+            return StepResult(self.step_count, loss, math.nan, False, False)
+        self.model.backward(self.loss.backward(), input_grad=False)
+        if collect_stats:
+            before = [layer.params["W"].copy() for layer in self.model.layers if isinstance(layer, Linear)]
+        self.optimizer.step(self.model)
+        if collect_stats:
+            self._record_update_norms(before)
+        accuracy = self._accuracy(output, y)
+        self.step_count += 1
+        self.last_loss, self.last_accuracy = loss, accuracy
+        self.history.record_step(self.step_count, loss, accuracy)
+        n = len(batch)
+        self._epoch_loss_sum += loss * n
+        self._epoch_correct += accuracy * n
+        self._epoch_seen += n
+        self.batch_index += 1
+        epoch_ended = self.batch_index >= self.batches_per_epoch
+        elapsed = time.perf_counter() - started
+        self._epoch_seconds += elapsed
+        self._samples_since_publish += n
+        self._train_seconds_since_publish += elapsed
+        if epoch_ended:
+            self._end_epoch()
+        return StepResult(self.step_count, loss, accuracy, epoch_ended, True)
+
+    def _accuracy(self, output: np.ndarray, y: np.ndarray) -> float:
+        if self.dataset.task != "classification":
+            return math.nan
+        if self.loss_name == "bce":
+            predicted = (output[:, 0] > 0).astype(np.int64)
+        else:
+            predicted = output.argmax(axis=1)
+        return float(np.count_nonzero(predicted == y)) / len(y)
+
+    def predict_scores(self, x: np.ndarray) -> np.ndarray:
+        """The model's raw outputs for ``x`` (evaluation mode), computed in chunks."""
+        x = np.asarray(x, dtype=self.dtype)
+        parts = [self.model.forward(x[i:i + EVAL_CHUNK], False) for i in range(0, len(x), EVAL_CHUNK)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.output_width()), self.dtype)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class indices for classification, values for regression."""
+        scores = self.predict_scores(x)
+        if self.dataset.task != "classification":
+            return scores
+        return (scores[:, 0] > 0).astype(np.int64) if self.loss_name == "bce" else scores.argmax(axis=1)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(loss, accuracy) over a whole set, in evaluation mode (dropout off)."""
+        if len(x) == 0:
+            return math.nan, math.nan
+        total_loss, correct = 0.0, 0.0
+        for i in range(0, len(x), EVAL_CHUNK):
+            xs, ys = np.asarray(x[i:i + EVAL_CHUNK], dtype=self.dtype), y[i:i + EVAL_CHUNK]
+            output = self.model.forward(xs, False)
+            total_loss += self.loss.forward(output, ys) * len(xs)
+            correct += self._accuracy(output, ys) * len(xs)
+        return total_loss / len(x), correct / len(x)
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        val_loss, val_accuracy = self.evaluate(self.x_val, self.y_val)
+        self.history.epochs.append(EpochRecord(
+            epoch=self.epoch, step=self.step_count,
+            train_loss=self._epoch_loss_sum / self._epoch_seen,
+            train_accuracy=self._epoch_correct / self._epoch_seen,
+            val_loss=val_loss, val_accuracy=val_accuracy, seconds=self._epoch_seconds,
+        ))
+        self._epoch_loss_sum = self._epoch_correct = 0.0
+        self._epoch_seen = 0
+        self._epoch_seconds = 0.0
+        self.order = self.shuffle_rng.permutation(len(self.x_train))
+        self.batch_index = 0
+        if self.epoch >= self.config.training.epochs:
+            self.state = State.FINISHED
+            self.message = f"finished {self.epoch} epochs"
+        # A finite epoch end is a safe point to return to if the run later diverges.
+        self._good_weights = self._copy_weights()
+        self._good_optimizer = self.optimizer.state_dict()
+        self._good_step = self.step_count
+
+    # -- divergence --------------------------------------------------------------------------------------------
+
+    def _diverge(self, loss: float) -> None:
+        """Stop on a NaN/inf loss, keep the last finite weights, and say what to try."""
+        if all(np.isfinite(p).all() for _n, p, _g in self.model.parameters()):
+            kept = f"the weights after step {self.step_count} are kept"
+        else:
+            self._restore_weights(self._good_weights)
+            self.optimizer.load_state_dict(self._good_optimizer)
+            kept = f"weights restored from step {getattr(self, '_good_step', 0)}, the last finite point saved"
+        self.state = State.DIVERGED
+        self.message = (
+            f"diverged at step {self.step_count + 1}: the loss became {loss}. The learning rate "
+            f"({self.optimizer.lr:g}) is probably too high for this model; lower it (press -) and reset. "
+            f"({kept})"
+        )
+        self.publish(force=True)
+
+    def _copy_weights(self) -> list[np.ndarray]:
+        return [p.copy() for _n, p, _g in self.model.parameters()]
+
+    def _restore_weights(self, weights: list[np.ndarray]) -> None:
+        for (_n, p, _g), saved in zip(self.model.parameters(), weights):
+            p[...] = saved  # in place: the optimizer keeps pointing at the same arrays
+
+    # -- statistics for the views ------------------------------------------------------------------------------
+
+    def _linear_indices(self) -> list[int]:
+        return [i for i, layer in enumerate(self.model.layers) if isinstance(layer, Linear)]
+
+    def _record_update_norms(self, before: list[np.ndarray]) -> None:
+        for i, old in zip(self._linear_indices(), before):
+            self._last_update_norms[i] = float(np.linalg.norm(self.model.layers[i].params["W"] - old))
+
+    def layer_stats(self) -> tuple[LayerStats, ...]:
+        """Per Linear layer: gradient and weight norms, update-to-weight ratio, dead or saturated units."""
+        layers, stats = self.model.layers, []
+        for i in self._linear_indices():
+            layer = layers[i]
+            act = next((lyr for lyr in layers[i + 1:] if not isinstance(lyr, Dropout)), None)
+            if isinstance(act, Linear):
+                act = None
+            weight_norm = float(np.linalg.norm(layer.params["W"]))
+            update = self._last_update_norms.get(i, math.nan)
+            dead = saturation = None
+            act_name = _activation_name(act)
+            if isinstance(act, (ReLU, LeakyReLU)) and getattr(act, "x", None) is not None:
+                dead = float(np.mean(np.all(act.x <= 0, axis=0))) if isinstance(act, ReLU) else \
+                    float(np.mean(np.all(~act.positive, axis=0)))
+            elif isinstance(act, Tanh) and getattr(act, "y", None) is not None:
+                saturation = float(np.mean(np.abs(act.y) > 0.99))
+            elif isinstance(act, Sigmoid) and getattr(act, "y", None) is not None:
+                saturation = float(np.mean((act.y < 0.01) | (act.y > 0.99)))
+            stats.append(LayerStats(
+                index=i, name=f"{i} {layer.in_features}->{layer.out_features}" + (f" {act_name}" if act_name else ""),
+                grad_norm_w=float(np.linalg.norm(layer.grads["W"])),
+                grad_norm_b=float(np.linalg.norm(layer.grads["b"])),
+                weight_norm=weight_norm,
+                update_ratio=update / weight_norm if weight_norm > 0 else math.nan,
+                dead_fraction=dead, saturation=saturation, activation=act_name,
+            ))
+        return tuple(stats)
+
+    # -- snapshots ---------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            state=self.state, message=self.message, step=self.step_count, epoch=self.epoch,
+            epochs=self.config.training.epochs, batch_in_epoch=self.batch_index,
+            batches_per_epoch=self.batches_per_epoch, batch_loss=self.last_loss,
+            batch_accuracy=self.last_accuracy, lr=self.optimizer.lr,
+            samples_per_second=self._samples_per_second, layers=self.layer_stats(),
+            history=History.from_state(self.history.state()),
+        )
+
+    def publish(self, force: bool = False) -> Snapshot | None:
+        """Send a snapshot to ``on_snapshot`` if ``publish_interval`` has passed since the last (or forced)."""
+        now = time.perf_counter()
+        if not force and now - self._last_publish < self.publish_interval:
+            return None
+        if self._train_seconds_since_publish > 0:
+            self._samples_per_second = self._samples_since_publish / self._train_seconds_since_publish
+        self._samples_since_publish = 0
+        self._train_seconds_since_publish = 0.0
+        self._last_publish = now
+        for stats in self.layer_stats():
+            self.history.record_grad_norm(stats.name.split()[0], self.step_count, stats.grad_norm_w)
+        snap = self.snapshot()
+        if self.on_snapshot is not None:
+            self.on_snapshot(snap)
+        return snap
+
+    def _publish_due(self) -> bool:
+        return time.perf_counter() - self._last_publish >= self.publish_interval
+
+    # -- commands (call them from the event loop that runs ``run``) ---------------------------------------------
+
+    def start(self) -> None:
+        """Start or resume training."""
+        if self.state in (State.IDLE, State.PAUSED):
+            self.state = State.RUNNING
+            self.message = "running"
+            self._poke()
+            self.publish(force=True)
+
+    resume = start
+
+    def pause(self) -> None:
+        if self.state is State.RUNNING:
+            self.state = State.PAUSED
+            self.message = "paused"
+            self.publish(force=True)
+
+    def toggle(self) -> None:
+        """Start, pause or resume, whichever applies (the app's space key)."""
+        if self.state is State.RUNNING:
+            self.pause()
+        else:
+            self.start()
+
+    def step_once(self) -> None:
+        """Train exactly one batch, then be paused (ignored when finished or diverged)."""
+        if self.state in (State.IDLE, State.PAUSED, State.RUNNING):
+            if self.state is not State.PAUSED:
+                self.state = State.PAUSED
+            self.message = "paused (stepping)"
+            self._step_once_requested = True
+            self._poke()
+
+    def set_lr(self, lr: float) -> float:
+        """Change the learning rate; the very next batch uses it. Returns the value applied."""
+        lr = float(lr)
+        if not (math.isfinite(lr) and 0 < lr <= 10):
+            raise ConfigError(f"optimizer.lr must be > 0 and <= 10, got {lr:g}", "optimizer.lr")
+        if lr != self.optimizer.lr:
+            self.optimizer.lr = lr
+            self.history.lr_changes.append((self.step_count, lr))
+            self.publish(force=True)
+        return lr
+
+    def stop(self) -> None:
+        """End ``run()`` after the current step."""
+        self._stop_requested = True
+        self._poke()
+
+    def reset(self, config: RunConfig | None = None) -> None:
+        """Start over with new weights from the seed (and, if given, a new configuration)."""
+        if config is not None:
+            config = config.validate()
+            data_changed = config.data != self.config.data or config.training.seed != self.config.training.seed
+            self.config = config
+            if data_changed:
+                self.dataset = self._load_data(config)
+        self._build()
+        self.publish(force=True)
+        self._poke()
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- loops -------------------------------------------------------------------------------------------------
+
+    async def run(self, *, chunk_seconds: float = 0.003, until_finished: bool = False) -> None:
+        """Train while ``state`` is RUNNING, giving the event loop a turn every ``chunk_seconds``.
+
+        Waits (without using CPU) while idle, paused, finished or diverged, and serves ``step_once`` meanwhile.
+        Returns after ``stop()``, or when training finishes if ``until_finished``.
+        """
+        self._wake = asyncio.Event()
+        self._stop_requested = False
+        try:
+            while not self._stop_requested:
+                if self.state is State.RUNNING:
+                    deadline = time.perf_counter() + chunk_seconds
+                    while self.state is State.RUNNING and not self._stop_requested:
+                        due = self._publish_due()
+                        self.step(collect_stats=due)
+                        if due or self.state is not State.RUNNING:
+                            self.publish(force=True)
+                        if time.perf_counter() >= deadline:
+                            break
+                    await asyncio.sleep(0)
+                    continue
+                if self._step_once_requested:
+                    self._step_once_requested = False
+                    if self.state is State.PAUSED:
+                        self.step(collect_stats=True)
+                        self.publish(force=True)
+                    continue
+                if until_finished and self.state in (State.FINISHED, State.DIVERGED):
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+        finally:
+            self._wake = None
+
+    def train(self, *, on_step: Callable[[StepResult], None] | None = None) -> None:
+        """Train synchronously until the configured epochs are done or the loss diverges (headless use)."""
+        if self.state in (State.IDLE, State.PAUSED):
+            self.state = State.RUNNING
+            self.message = "running"
+        while self.state is State.RUNNING:
+            due = self._publish_due()
+            result = self.step(collect_stats=due)
+            if due or self.state is not State.RUNNING:
+                self.publish(force=True)
+            if on_step is not None:
+                on_step(result)
+
+    # -- convenience -------------------------------------------------------------------------------------------
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    @property
+    def samples_per_second(self) -> float:
+        return self._samples_per_second
+
+
+def _activation_name(layer) -> str | None:
+    names = {ReLU: "relu", LeakyReLU: "leaky_relu", Tanh: "tanh", Sigmoid: "sigmoid"}
+    return names.get(type(layer))
+
+
+def build_model(config: RunConfig, n_inputs: int, n_outputs: int, *, init_rng: np.random.Generator,
+                dropout_rng: np.random.Generator) -> Sequential:
+    """The network a config describes: Linear -> activation (-> Dropout) per hidden layer, then a Linear."""
+    m = config.model
+    dtype = np.dtype(m.dtype)
+    layers, width = [], n_inputs
+    for units, act in zip(m.hidden, m.activations):
+        layers.append(Linear(width, units, init=m.init_for(act), rng=init_rng, dtype=dtype))
+        layers.append(activation(act))
+        if m.dropout > 0:
+            layers.append(Dropout(m.dropout, rng=dropout_rng))
+        width = units
+    layers.append(Linear(width, n_outputs, init=m.init_for("output"), rng=init_rng, dtype=dtype))
+    return Sequential(layers)
+
+
+def build_optimizer(config: RunConfig):
+    o = config.optimizer
+    if o.name == "sgd":
+        return SGD(o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay)
+    if o.name == "rmsprop":
+        return RMSProp(o.lr, alpha=o.alpha, eps=o.eps, momentum=o.momentum, weight_decay=o.weight_decay)
+    return Adam(o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay)
+
+
+__all__ = [
+    "State", "Snapshot", "LayerStats", "StepResult", "TrainingSession", "build_model", "build_optimizer",
+    "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
+]

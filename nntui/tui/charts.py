@@ -1,0 +1,261 @@
+"""Line charts of training metrics, drawn with plotext inside Textual.
+
+Drawing a plot is the most expensive thing the app does, so this module keeps it cheap:
+
+- `bucket_mean` averages a long history into at most a couple of points per terminal column
+  (braille and half-block markers show two dots per column, so more points only cost time);
+- `MetricChart` redraws only when its data, its size or its theme changed since the last draw.
+  Calling `set_series` again with the same numbers costs a comparison, not a redraw.
+
+Every chart in the app goes through `MetricChart`, so they all look and behave alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+from rich.text import Text
+from textual.app import RenderResult
+from textual_plotext import PlotextPlot
+
+SeriesKind = Literal["line", "scatter"]
+
+# Named ANSI colours: the terminal's own palette, so they read well in 16, 256 and true colour.
+SERIES_COLORS = ("cyan+", "orange+", "magenta+", "green+", "red+", "blue+")
+MARKER_COLOR = "gray"
+EMPTY_MESSAGE = "no data yet"
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One named curve: `ys[i]` measured at `xs[i]` (real step or epoch numbers)."""
+
+    label: str
+    xs: Sequence[float] | np.ndarray
+    ys: Sequence[float] | np.ndarray
+    color: str | None = None
+    kind: SeriesKind = "line"
+
+
+def bucket_mean(xs, ys, n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Average a series into at most `n_buckets` equal-width buckets over the range of `xs`.
+
+    Each bucket becomes one point: the mean x and the mean y of the points that fall in it, so the
+    x values stay real step numbers. Points whose x or y is NaN (or infinite) are skipped, empty buckets
+    are dropped, and a series that already has no more than `n_buckets` points comes back unchanged
+    (minus the skipped points).
+
+    xs, ys: (n,) array-likes of the same length.  Returns (bx, by): float64 arrays of equal length.
+    """
+    if n_buckets < 1:
+        raise ValueError(f"n_buckets must be >= 1, got {n_buckets}")
+    x = np.asarray(xs, dtype=np.float64).ravel()
+    y = np.asarray(ys, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"xs and ys must have the same length, got {x.size} and {y.size}")
+    finite = np.isfinite(x) & np.isfinite(y)
+    x, y = x[finite], y[finite]
+    if x.size <= n_buckets:
+        return x, y
+
+    lo, span = x.min(), x.max() - x.min()
+    if span == 0:
+        return np.array([lo]), np.array([y.mean()])
+    # Bucket b holds lo + b*width <= x < lo + (b+1)*width; the largest x joins the last bucket.
+    bucket = np.minimum(((x - lo) / span * n_buckets).astype(np.int64), n_buckets - 1)
+    counts = np.bincount(bucket, minlength=n_buckets)
+    sum_x = np.bincount(bucket, weights=x, minlength=n_buckets)
+    sum_y = np.bincount(bucket, weights=y, minlength=n_buckets)
+    filled = counts > 0
+    return sum_x[filled] / counts[filled], sum_y[filled] / counts[filled]
+
+
+@dataclass(frozen=True, eq=False)
+class _Chart:
+    """Everything a draw depends on apart from the widget's size: what `set_series` received."""
+
+    series: tuple[Series, ...]
+    markers: tuple[float, ...]
+    marker_label: str
+    xlabel: str
+    ylog: bool
+    ylim: tuple[float, float] | None
+
+    def options(self) -> tuple:
+        return self.markers, self.marker_label, self.xlabel, self.ylog, self.ylim
+
+    def same_as(self, other: _Chart) -> bool:
+        if self.options() != other.options() or len(self.series) != len(other.series):
+            return False
+        return all(
+            (a.label, a.color, a.kind) == (b.label, b.color, b.kind)
+            and np.array_equal(a.xs, b.xs, equal_nan=True)
+            and np.array_equal(a.ys, b.ys, equal_nan=True)
+            for a, b in zip(self.series, other.series)
+        )
+
+
+_NO_CHART = _Chart((), (), "", "", False, None)
+
+
+def _frozen_copy(values) -> np.ndarray:
+    """A read-only float64 copy, so a caller appending to its list later cannot change our data."""
+    array = np.array(values, dtype=np.float64).ravel()
+    array.flags.writeable = False
+    return array
+
+
+class MetricChart(PlotextPlot):
+    """A plotext chart of one or more metric series against step (or epoch).
+
+    Give it data with `set_series`; it draws on its own `self.plt` (never the global plotext module),
+    buckets every series to about two points per column and redraws only when something changed.
+    `draw_count` counts the real draws, which is what tests and benchmarks look at.
+    """
+
+    POINTS_PER_COLUMN: ClassVar[float] = 2.0
+    """Bucketed points per terminal column: braille shows 2 dots per column, so more only cost time.
+    Drawing time grows with the length of the drawn line, so very noisy series render faster at 1."""
+
+    DEFAULT_CSS = """
+    MetricChart {
+        width: 1fr;
+        height: 1fr;
+        min-height: 6;
+    }
+    MetricChart.-empty {
+        content-align: center middle;
+        color: $text-muted;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        # The widget's theme reactive, not self.plt.theme(): PlotextPlot.render re-applies the
+        # reactive before every build. "clear" leaves canvas and axes to the terminal's colours
+        # (and turns plotext's output into text ~10x faster than the true-colour "auto" theme).
+        self.theme = "clear"
+        self.add_class("-empty")
+        self._chart = _NO_CHART
+        self.data_version = 0
+        """Goes up by one each time `set_series` receives data different from the last."""
+        self.draw_count = 0
+        """How many times the plot was actually built (not served from the cache)."""
+        self._drawn_key: tuple | None = None
+        self._drawn: RenderResult = ""
+
+    def set_series(
+        self,
+        series: Sequence[Series],
+        *,
+        markers: Sequence[float] = (),
+        marker_label: str = "",
+        xlabel: str = "",
+        ylog: bool = False,
+        ylim: tuple[float, float] | None = None,
+    ) -> bool:
+        """Show these series. Returns True when the data changed (and a redraw was scheduled).
+
+        markers: x positions of vertical lines (learning-rate changes, say), labelled `marker_label`
+            under the x axis. ylog: logarithmic y axis; values <= 0 cannot be shown there and are skipped.
+        ylim: (lower, upper) for the y axis in data units, or None to fit the data.
+        """
+        chart = _Chart(
+            series=tuple(
+                Series(s.label, _frozen_copy(s.xs), _frozen_copy(s.ys), s.color, s.kind) for s in series
+            ),
+            markers=tuple(float(m) for m in markers),
+            marker_label=marker_label,
+            xlabel=xlabel,
+            ylog=ylog,
+            ylim=None if ylim is None else (float(ylim[0]), float(ylim[1])),
+        )
+        if ylog and chart.ylim is not None and min(chart.ylim) <= 0:
+            raise ValueError(f"a log axis needs positive limits, got ylim={ylim}")
+        for s in chart.series:
+            if s.xs.shape != s.ys.shape:
+                raise ValueError(f"series {s.label!r}: {s.xs.size} x values but {s.ys.size} y values")
+            if s.kind not in ("line", "scatter"):
+                raise ValueError(f"series {s.label!r}: kind must be 'line' or 'scatter', got {s.kind!r}")
+        if chart.same_as(self._chart):
+            return False
+        self._chart = chart
+        self.data_version += 1
+        self.set_class(not self._has_points(), "-empty")
+        self.refresh()
+        return True
+
+    def clear(self) -> None:
+        """Forget all data and show the empty message."""
+        self.set_series([])
+
+    def _has_points(self) -> bool:
+        return any(self._visible(s)[0].size for s in self._chart.series)
+
+    def _visible(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
+        """The points that can be drawn: finite, and positive on a log axis."""
+        keep = np.isfinite(series.xs) & np.isfinite(series.ys)
+        if self._chart.ylog:
+            keep &= series.ys > 0
+        return series.xs[keep], series.ys[keep]
+
+    def render(self) -> RenderResult:
+        if not self._has_points():
+            return Text(EMPTY_MESSAGE)
+        key = (self.data_version, self.size, self.theme, self.app.theme)
+        if key != self._drawn_key:
+            self._draw()
+            self._drawn = super().render()  # sizes the plot to the widget and builds it
+            self._drawn_key = key
+            self.draw_count += 1
+        return self._drawn
+
+    def _draw(self) -> None:
+        """Issue the plotext commands for the current data on a cleared figure.
+
+        plotext's build() rewrites its stored data in place (it applies the log scale to it), so the
+        figure must be refilled before every build, never built twice from the same commands.
+        """
+        chart, plt = self._chart, self.plt
+        plt.clear_data()  # data, vertical lines and limits; axis settings stay, so set them all below
+        plt.yscale("log" if chart.ylog else "linear")
+        plt.xlabel(self._xlabel_text() or None)
+        n_buckets = max(int(self.POINTS_PER_COLUMN * self.size.width), 2)
+        x_lo, x_hi = np.inf, -np.inf
+        for index, series in enumerate(chart.series):
+            xs, ys = self._visible(series)
+            if xs.size == 0:
+                continue
+            if chart.ylog:  # average in log space: a geometric mean suits values spanning decades
+                bx, log_by = bucket_mean(xs, np.log10(ys), n_buckets)
+                by = 10.0**log_by
+            else:
+                bx, by = bucket_mean(xs, ys, n_buckets)
+            x_lo, x_hi = min(x_lo, bx.min()), max(x_hi, bx.max())
+            color = series.color or SERIES_COLORS[index % len(SERIES_COLORS)]
+            draw = plt.plot if series.kind == "line" else plt.scatter
+            draw(bx.tolist(), by.tolist(), label=series.label or None, color=color, marker="braille")
+        for x in chart.markers:
+            if x_lo <= x <= x_hi:  # plotext widens the x axis to include every line; keep it on the data
+                plt.vline(x, MARKER_COLOR)
+        if chart.ylim is not None:
+            lower, upper = chart.ylim
+            if chart.ylog:  # plotext takes log-axis limits as exponents
+                lower, upper = np.log10(lower), np.log10(upper)
+            plt.ylim(lower, upper)
+
+    def _xlabel_text(self) -> str:
+        chart = self._chart
+        if chart.markers and chart.marker_label:
+            return f"{chart.xlabel}   │ {chart.marker_label}".strip()
+        return chart.xlabel
