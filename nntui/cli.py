@@ -1,15 +1,312 @@
-"""The `nntui` command line (placeholder until the subcommands land)."""
+"""The ``nntui`` command: the app by default, and subcommands for headless work.
+
+    nntui [--config run.toml] [--dataset NAME]    the app
+    nntui train [flags]                           headless training (see ``nntui train --help``)
+    nntui datasets                                the built-in datasets
+    nntui bench                                   engine throughput beside a plain NumPy loop
+
+Bad input ends with exit code 2 and one line saying what is wrong; never a traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
+import csv
+import io
+import json
+import math
+import os
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 from nntui import __version__
 
+#: Flags of ``nntui train`` (and the app) that override one configuration field each.
+FIELD_FLAGS = {
+    "dataset": ("data.dataset", "built-in name (spiral, moons, circles, xor, blobs, digits) or a .csv/.npz file"),
+    "target": ("data.target", "CSV column holding the label (default: the last column)"),
+    "task": ("data.task", "classification or regression"),
+    "samples": ("data.n_samples", "number of samples for a synthetic dataset"),
+    "noise": ("data.noise", "noise of a synthetic dataset"),
+    "classes": ("data.n_classes", "number of classes (spiral, blobs)"),
+    "val_fraction": ("data.val_fraction", "share of the data held out for validation"),
+    "hidden": ("model.hidden", "hidden layer widths, e.g. 64,32 (none for a linear model)"),
+    "activation": ("model.activation", "activation of every hidden layer: relu, leaky_relu, tanh, sigmoid"),
+    "init": ("model.init", "auto, he_normal, he_uniform, xavier_normal, xavier_uniform"),
+    "dropout": ("model.dropout", "dropout probability after each hidden layer"),
+    "loss": ("model.loss", "auto, softmax_ce, bce, mse"),
+    "dtype": ("model.dtype", "float32 or float64"),
+    "optimizer": ("optimizer.name", "sgd, rmsprop or adam"),
+    "lr": ("optimizer.lr", "learning rate"),
+    "momentum": ("optimizer.momentum", "momentum (sgd, rmsprop)"),
+    "nesterov": ("optimizer.nesterov", "true or false (sgd with momentum)"),
+    "weight_decay": ("optimizer.weight_decay", "L2 weight decay"),
+    "batch_size": ("training.batch_size", "samples per step"),
+    "epochs": ("training.epochs", "passes over the training data (the whole run's, when resuming)"),
+    "seed": ("training.seed", "random seed: same seed, same run"),
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_field_flags(parser: argparse.ArgumentParser, names=None) -> None:
+    for name, (dotted, help_text) in FIELD_FLAGS.items():
+        if names is None or name in names:
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE", help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nntui", description="Build, train and understand small neural networks in NumPy.")
+    parser.add_argument("--version", action="version", version=f"nntui {__version__}")
+    parser.add_argument("--config", metavar="TOML", help="start from this run configuration")
+    _add_field_flags(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train without a screen", description="Train headlessly.")
+    train.add_argument("--config", metavar="TOML", help="run configuration to start from (flags override it)")
+    _add_field_flags(train)
+    train.add_argument("--save", metavar="CKPT", help="write a checkpoint (.npz) when training ends")
+    train.add_argument("--load", metavar="CKPT", help="resume the run saved in this checkpoint")
+    train.add_argument("--metrics", metavar="CSV", help="write per-epoch metrics to this CSV file")
+    train.add_argument("--save-config", metavar="TOML", dest="save_config",
+                       help="write the effective configuration to this TOML file")
+    train.add_argument("--json", action="store_true", help="end with one line of JSON holding the results")
+    train.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: best for small nets)")
+
+    commands.add_parser("datasets", help="list the built-in datasets", description="List the built-in datasets.")
+    commands.add_parser("bench", help="engine throughput beside a plain NumPy loop", add_help=False)
+    return parser
+
+
+# -- configuration from flags ------------------------------------------------------------------------------------
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, object]:
+    """The configuration fields the user set on the command line, parsed and validated one by one."""
+    from nntui.train.config import parse_field
+
+    overrides = {}
+    for name, (dotted, _help) in FIELD_FLAGS.items():
+        text = getattr(args, name, None)
+        if text is not None:
+            overrides[dotted] = parse_field(dotted, text)
+    return overrides
+
+
+def config_from_args(args: argparse.Namespace):
+    """The effective RunConfig: the file (or the dataset's defaults), then the flags on top."""
+    from nntui.train.config import RunConfig, apply_overrides, default_config
+
+    overrides = overrides_from_args(args)
+    if args.config:
+        config = RunConfig.from_toml(args.config)
+    else:
+        config = default_config(str(overrides.get("data.dataset", "spiral")))
+    return apply_overrides(config, overrides) if overrides else config
+
+
+def _check_output(path: str | None, suffix: str, what: str) -> None:
+    """Refuse an output path before a long run rather than after it."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.suffix.lower() != suffix:
+        raise UsageError(f"{what} file must end in {suffix}, got {path!r}")
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write {what} {path!r}: folder {str(target.parent)!r} does not exist")
+    if target.is_dir():
+        raise UsageError(f"cannot write {what} {path!r}: it is a folder")
+
+
+def _write_atomically(path: str, text: str) -> None:
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", newline="") as file:
+            file.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def metrics_csv(history) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"])
+    for r in history.epochs:
+        writer.writerow([r.epoch, r.step, repr(r.train_loss), repr(r.train_accuracy), repr(r.val_loss),
+                         repr(r.val_accuracy), f"{r.seconds:.6f}"])
+    return buffer.getvalue()
+
+
+def _json_number(value: float):
+    return None if value is None or not math.isfinite(value) else value
+
+
+def _percent(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.1%}"
+
+
+# -- subcommands -------------------------------------------------------------------------------------------------
+
+def run_train(args: argparse.Namespace) -> int:
+    from threadpoolctl import threadpool_limits
+
+    from nntui.train.session import State, TrainingSession
+
+    for path, suffix, what in ((args.save, ".npz", "checkpoint"), (args.metrics, ".csv", "metrics"),
+                               (args.save_config, ".toml", "config")):
+        _check_output(path, suffix, what)
+    if args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {args.threads}")
+    if args.load:
+        if args.config:
+            raise UsageError("--load resumes the configuration saved in the checkpoint; drop --config")
+        session = TrainingSession.from_checkpoint(args.load, overrides=overrides_from_args(args))
+    else:
+        session = TrainingSession(config_from_args(args))
+    config = session.config
+    total_epochs = config.training.epochs
+    started = time.perf_counter()
+    samples_before = session.samples_seen
+    report = _EpochReporter(session, total_epochs)
+    with threadpool_limits(limits=args.threads, user_api="blas"), report:
+        session.train(on_step=report.on_step)
+    seconds = time.perf_counter() - started
+    samples = session.samples_seen - samples_before
+    if session.state is State.DIVERGED:
+        print(f"nntui train: {session.message}", file=sys.stderr)
+        print("nntui train: nothing was written (the run diverged)", file=sys.stderr)
+        return 1
+    # Outputs are written only now, after a successful run, each atomically.
+    if args.save:
+        session.save_checkpoint(args.save)
+    if args.metrics:
+        _write_atomically(args.metrics, metrics_csv(session.history))
+    if args.save_config:
+        config.save(args.save_config)
+    last = session.history.epochs[-1] if session.history.epochs else None
+    summary = {
+        "dataset": config.data.dataset,
+        "train_loss": _json_number(last.train_loss if last else math.nan),
+        "train_accuracy": _json_number(last.train_accuracy if last else math.nan),
+        "val_loss": _json_number(last.val_loss if last else math.nan),
+        "val_accuracy": _json_number(last.val_accuracy if last else math.nan),
+        "epochs": session.epoch,
+        "steps": session.step_count,
+        "seconds": round(seconds, 4),
+        "samples_per_second": round(samples / seconds, 1) if seconds > 0 else None,
+        "lr": session.lr,
+        "state": session.state.value,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    elif last:
+        print(f"done: {session.epoch} epochs, {session.step_count} steps in {seconds:.2f}s; "
+              f"val loss {last.val_loss:.4f}, val accuracy {_percent(last.val_accuracy)}")
+    return 0
+
+
+class _EpochReporter:
+    """A rich progress bar on a terminal; otherwise one plain line per epoch, on stderr."""
+
+    def __init__(self, session, total_epochs: int) -> None:
+        self.session, self.total = session, total_epochs
+        self.progress = None
+        self.reported = len(session.history.epochs)
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+                                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                                     console=Console(stderr=True), transient=False)
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=self.total, completed=self.session.epoch, info="")
+        return self
+
+    def on_step(self, result) -> None:
+        if not result.epoch_ended:
+            return
+        record = self.session.history.epochs[-1]
+        info = (f"loss {record.train_loss:.4f} acc {_percent(record.train_accuracy)}  "
+                f"val loss {record.val_loss:.4f} acc {_percent(record.val_accuracy)}")
+        if self.progress is not None:
+            self.progress.update(self.task, completed=record.epoch, info=info)
+        else:
+            print(f"epoch {record.epoch}/{self.total}  {info}", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def run_datasets() -> int:
+    from nntui.train.data import describe_builtin
+
+    print(f"{'name':<8} {'samples':>7} {'features':>8} {'classes':>7}  description")
+    for info in describe_builtin():
+        print(f"{info['name']:<8} {info['n_samples']:>7} {info['n_features']:>8} {info['n_classes']:>7}  "
+              f"{info['description']}")
+    print("\nYour own data: --dataset path/to/file.csv (header row; label in the last column or --target NAME)"
+          " or a .npz file with arrays x and y.")
+    return 0
+
+
+def run_app(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    try:
+        from nntui.tui.app import NNTuiApp
+    except ImportError:
+        print(f"nntui {__version__}: the app is not built yet; try 'nntui train --help'.")
+        return 0
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        NNTuiApp(config=config).run()
+    return 0
+
 
 def main(argv: list[str] | None = None) -> int:
-    print(f"nntui {__version__}")
-    return 0
+    from nntui.train.checkpoint import CheckpointError
+    from nntui.train.config import ConfigError
+    from nntui.train.data import DataError
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from nntui.bench import main as bench_main
+
+        return bench_main(argv[1:])
+    prog = "nntui"
+    try:
+        args = build_parser().parse_args(argv)
+        prog = f"nntui {args.command}" if args.command else "nntui"
+        if args.command == "train":
+            return run_train(args)
+        if args.command == "datasets":
+            return run_datasets()
+        return run_app(args)
+    except (UsageError, ConfigError, DataError, CheckpointError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"{prog}: error: {error.strerror or error}: {getattr(error, 'filename', '') or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

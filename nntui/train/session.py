@@ -153,6 +153,7 @@ class TrainingSession:
         self.order = self.shuffle_rng.permutation(len(self.x_train))
         self.batch_index = 0
         self.step_count = 0
+        self.samples_seen = 0
         self.epoch = 0
         self._epoch_loss_sum = self._epoch_correct = 0.0
         self._epoch_seen = 0
@@ -209,6 +210,7 @@ class TrainingSession:
         self._epoch_loss_sum += loss * n
         self._epoch_correct += accuracy * n
         self._epoch_seen += n
+        self.samples_seen += n
         self.batch_index += 1
         epoch_ended = self.batch_index >= self.batches_per_epoch
         elapsed = time.perf_counter() - started
@@ -484,6 +486,21 @@ class TrainingSession:
                 self.publish(force=True)
             if on_step is not None:
                 on_step(result)
+
+    # -- checkpoints -------------------------------------------------------------------------------------------
+
+    def save_checkpoint(self, path) -> None:
+        """Write the whole run to ``path`` (.npz), atomically; see ``nntui.train.checkpoint``."""
+        from nntui.train.checkpoint import save_checkpoint
+
+        save_checkpoint(self, path)
+
+    @classmethod
+    def from_checkpoint(cls, path, *, overrides=None, **options) -> TrainingSession:
+        """A session restored from a checkpoint; ``overrides`` may change training.epochs and optimizer.lr."""
+        from nntui.train.checkpoint import load_checkpoint
+
+        return load_checkpoint(path, overrides=overrides, **options)
 
     # -- convenience -------------------------------------------------------------------------------------------
 
