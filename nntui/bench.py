@@ -78,14 +78,15 @@ def reference_trainer(workload: Workload, seed: int = 0) -> Callable[[np.ndarray
                 h = np.maximum(z, 0)
             else:
                 h = z
+        n = len(y)
         shifted = h - h.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
-        sums = exp.sum(axis=1, keepdims=True)
-        probs = exp / sums
-        _loss = float(-(shifted - np.log(sums))[np.arange(len(y)), y].mean())
-        grad = probs
-        grad[np.arange(len(y)), y] -= 1
-        grad *= 1.0 / len(y)
+        sums = exp.sum(axis=1)
+        exp /= sums[:, None]
+        _loss = float((np.log(sums) - shifted[np.arange(n), y]).sum()) / n
+        grad = exp
+        grad[np.arange(n), y] -= 1
+        grad *= 1.0 / n
         for i in range(n_layers - 1, -1, -1):
             grad_w = inputs[i].T @ grad
             grad_b = grad.sum(axis=0)

@@ -34,7 +34,7 @@ class MSE(Loss):
     def forward(self, pred, target):
         target = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
         self.diff = pred - target
-        return float(np.mean(self.diff * self.diff))
+        return float((self.diff * self.diff).sum()) / self.diff.size
 
     def backward(self):
         # dL/dpred = 2 (pred - target) / number of elements
@@ -52,7 +52,7 @@ class BinaryCrossEntropy(Loss):
         target = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
         self.z, self.y = pred, target
         losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
-        return float(np.mean(losses))
+        return float(losses.sum()) / losses.size
 
     def backward(self):
         # dL/dz = (sigmoid(z) - y) / number of elements; sigmoid written via tanh so it cannot overflow
@@ -72,17 +72,24 @@ class SoftmaxCrossEntropy(Loss):
 
     def forward(self, pred, target):
         target = np.asarray(target)
+        if target.ndim == 2 and target.shape[1] == 1 and pred.shape[1] != 1:
+            target = target[:, 0]  # a column of labels, not one-hot rows
+        if target.shape[0] != pred.shape[0] or (target.ndim == 2 and target.shape != pred.shape):
+            raise ValueError(f"targets of shape {target.shape} do not fit logits of shape {pred.shape}; give "
+                             "integer labels (batch,) or one-hot rows (batch, classes)")
         shifted = pred - pred.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
-        sums = exp.sum(axis=1, keepdims=True)
-        self.probs = exp / sums
-        log_probs = shifted - np.log(sums)
+        sums = exp.sum(axis=1)
+        exp /= sums[:, None]
+        self.probs = exp
+        # -log p[target] = log(sum of exp) - shifted[target]: only the target entries are needed.
+        # (sum() / n rather than mean(): the same number, without mean()'s Python-level overhead.)
         n = pred.shape[0]
         if target.ndim == 1:
             self.labels, self.onehot = target, None
-            return float(-log_probs[np.arange(n), target].mean())
+            return float((np.log(sums) - shifted[np.arange(n), target]).sum()) / n
         self.labels, self.onehot = None, target.astype(pred.dtype, copy=False)
-        return float(-(self.onehot * log_probs).sum() / n)
+        return float((np.log(sums) - (self.onehot * shifted).sum(axis=1)).sum()) / n
 
     def backward(self):
         # dL/dz = (softmax(z) - onehot(target)) / batch

@@ -36,12 +36,16 @@ class Sequential:
         if len(dtypes) > 1:
             raise ValueError(f"all layers must share one dtype, got {sorted(str(d) for d in dtypes)}")
         self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
+        self._in_features = self.in_features
 
     # -- the two passes ----------------------------------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         """Run ``x: (batch, in_features)`` through every layer; returns ``(batch, out_features)``."""
         x = np.asarray(x, dtype=self.dtype)  # no copy when it already is; never a silent upcast inside
+        if x.ndim != 2 or (self._in_features is not None and x.shape[1] != self._in_features):
+            raise ValueError(f"{self.layers[0]!r} expects input of shape (batch, {self._in_features}) "
+                             f"(one row per sample, {self._in_features} features); got {x.shape}")
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -55,7 +59,8 @@ class Sequential:
         layers = self.layers
         for layer in layers[:0:-1]:
             grad_y = layer.backward(grad_y)
-        return layers[0].backward(grad_y, input_grad)
+        grad_x = layers[0].backward(grad_y, input_grad)
+        return grad_x if input_grad else None
 
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training)

@@ -23,16 +23,23 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
         self.t = 0  # steps taken
         self.state: dict[str, dict[str, np.ndarray]] = {}
-        self._slots: list | None = None  # [(param, grad, state)] cached per model
-        self._model_key: tuple | None = None
+        self._slots: list | None = None  # [(params dict, grads dict, key, state)] for the last model seen
+        self._model_key: list | None = None  # that model's layers
 
     def _parameters(self, model):
-        """(param, grad, state) for every parameter, cached while the model's arrays stay the same objects."""
-        key = tuple(id(p) for layer in model.layers for p in layer.params.values())
-        if key != self._model_key:
-            self._slots = [(p, g, self.state.setdefault(name, {})) for name, p, g in model.parameters()]
-            self._model_key = key
-        return self._slots
+        """Yield (param, grad, state) for every parameter, reading the layers' dicts afresh on every step.
+
+        Only the walk over the model is cached (rebuilt when its list of layers changes), so a parameter or
+        gradient array replaced by assignment (``layer.grads["W"] = ...``) is still seen.
+        """
+        if self._slots is None or self._model_key != model.layers:
+            self._slots = [
+                (layer.params, layer.grads, key, self.state.setdefault(f"{index}.{key}", {}))
+                for index, layer in enumerate(model.layers) for key in layer.params
+            ]
+            self._model_key = list(model.layers)
+        for params, grads, key, state in self._slots:
+            yield params[key], grads[key], state
 
     def step(self, model) -> None:
         """Update every parameter of ``model`` from the gradients its last backward pass wrote."""

@@ -147,6 +147,7 @@ class MetricChart(PlotextPlot):
         self.theme = "clear"
         self.add_class("-empty")
         self._chart = _NO_CHART
+        self._empty = True
         self.data_version = 0
         """Goes up by one each time `set_series` receives data different from the last."""
         self.draw_count = 0
@@ -165,6 +166,9 @@ class MetricChart(PlotextPlot):
         ylim: tuple[float, float] | None = None,
     ) -> bool:
         """Show these series. Returns True when the data changed (and a redraw was scheduled).
+
+        Call it from the UI thread (a timer, a message handler), as often as you like: identical data
+        costs one comparison. The plot itself is built on the next repaint, at most once per change.
 
         markers: x positions of vertical lines (learning-rate changes, say), labelled `marker_label`
             under the x axis. ylog: logarithmic y axis; values <= 0 cannot be shown there and are skipped.
@@ -191,16 +195,14 @@ class MetricChart(PlotextPlot):
             return False
         self._chart = chart
         self.data_version += 1
-        self.set_class(not self._has_points(), "-empty")
+        self._empty = not any(self._visible(s)[0].size for s in chart.series)
+        self.set_class(self._empty, "-empty")
         self.refresh()
         return True
 
     def clear(self) -> None:
         """Forget all data and show the empty message."""
         self.set_series([])
-
-    def _has_points(self) -> bool:
-        return any(self._visible(s)[0].size for s in self._chart.series)
 
     def _visible(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
         """The points that can be drawn: finite, and positive on a log axis."""
@@ -210,7 +212,7 @@ class MetricChart(PlotextPlot):
         return series.xs[keep], series.ys[keep]
 
     def render(self) -> RenderResult:
-        if not self._has_points():
+        if self._empty:
             return Text(EMPTY_MESSAGE)
         key = (self.data_version, self.size, self.theme, self.app.theme)
         if key != self._drawn_key:
@@ -229,33 +231,32 @@ class MetricChart(PlotextPlot):
         chart, plt = self._chart, self.plt
         plt.clear_data()  # data, vertical lines and limits; axis settings stay, so set them all below
         plt.yscale("log" if chart.ylog else "linear")
-        plt.xlabel(self._xlabel_text() or None)
         n_buckets = max(int(self.POINTS_PER_COLUMN * self.size.width), 2)
         x_lo, x_hi = np.inf, -np.inf
         for index, series in enumerate(chart.series):
             xs, ys = self._visible(series)
             if xs.size == 0:
-                continue
+                continue  # plotext fails on an empty series
             if chart.ylog:  # average in log space: a geometric mean suits values spanning decades
                 bx, log_by = bucket_mean(xs, np.log10(ys), n_buckets)
                 by = 10.0**log_by
             else:
                 bx, by = bucket_mean(xs, ys, n_buckets)
             x_lo, x_hi = min(x_lo, bx.min()), max(x_hi, bx.max())
+            # Always an explicit colour: the "clear" theme's own sequence is the terminal's default colour.
             color = series.color or SERIES_COLORS[index % len(SERIES_COLORS)]
             draw = plt.plot if series.kind == "line" else plt.scatter
             draw(bx.tolist(), by.tolist(), label=series.label or None, color=color, marker="braille")
-        for x in chart.markers:
-            if x_lo <= x <= x_hi:  # plotext widens the x axis to include every line; keep it on the data
-                plt.vline(x, MARKER_COLOR)
+        # plotext widens the x axis to include every vertical line: draw only those over the data.
+        markers = [x for x in chart.markers if x_lo <= x <= x_hi]
+        for x in markers:
+            plt.vline(x, MARKER_COLOR)
+        xlabel = chart.xlabel
+        if markers and chart.marker_label:  # the marker's legend entry lives under the x axis
+            xlabel = f"{xlabel}   │ {chart.marker_label}"
+        plt.xlabel(xlabel.strip() or None)
         if chart.ylim is not None:
             lower, upper = chart.ylim
             if chart.ylog:  # plotext takes log-axis limits as exponents
                 lower, upper = np.log10(lower), np.log10(upper)
             plt.ylim(lower, upper)
-
-    def _xlabel_text(self) -> str:
-        chart = self._chart
-        if chart.markers and chart.marker_label:
-            return f"{chart.xlabel}   │ {chart.marker_label}".strip()
-        return chart.xlabel
