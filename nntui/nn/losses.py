@@ -10,6 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def _as_target(target, pred: np.ndarray) -> np.ndarray:
+    """``target`` as an array shaped like ``pred``; a vector of n values also fits an (n, 1) prediction."""
+    target = np.asarray(target, dtype=pred.dtype)
+    if target.shape == pred.shape:
+        return target
+    if target.ndim == 1 and pred.shape == (target.shape[0], 1):
+        return target[:, None]
+    raise ValueError(f"targets of shape {target.shape} do not fit predictions of shape {pred.shape}")
+
+
 class Loss:
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         raise NotImplementedError
@@ -32,7 +42,7 @@ class MSE(Loss):
     """
 
     def forward(self, pred, target):
-        target = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
+        target = _as_target(target, pred)
         self.diff = pred - target
         return float((self.diff * self.diff).sum()) / self.diff.size
 
@@ -49,7 +59,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     def forward(self, pred, target):
-        target = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
+        target = _as_target(target, pred)
         self.z, self.y = pred, target
         losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
         return float(losses.sum()) / losses.size

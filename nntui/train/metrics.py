@@ -95,8 +95,10 @@ class History:
     grad_norms: dict[str, DecimatingSeries] = field(default_factory=dict)  # per Linear layer, sampled
 
     def __post_init__(self) -> None:
-        self.step_loss = self.step_loss or DecimatingSeries(self.capacity)
-        self.step_accuracy = self.step_accuracy or DecimatingSeries(self.capacity)
+        if self.step_loss is None:
+            self.step_loss = DecimatingSeries(self.capacity)
+        if self.step_accuracy is None:
+            self.step_accuracy = DecimatingSeries(self.capacity)
 
     def record_step(self, step: int, loss: float, accuracy: float) -> None:
         self.step_loss.append(step, loss)

@@ -112,6 +112,7 @@ class TrainingSession:
         self.history_capacity = history_capacity
         self.dataset = dataset if dataset is not None else self._load_data(self.config)
         self._wake: asyncio.Event | None = None
+        self._stop_requested = False
         self._build()
 
     # -- building ----------------------------------------------------------------------------------------------
@@ -166,12 +167,12 @@ class TrainingSession:
         self._last_update_norms: dict[int, float] = {}
         self._good_weights = self._copy_weights()
         self._good_optimizer = self.optimizer.state_dict()
+        self._good_step = 0
         self._samples_since_publish = 0
         self._train_seconds_since_publish = 0.0
         self._samples_per_second = 0.0
         self._last_publish = -math.inf
         self._step_once_requested = False
-        self._stop_requested = False
 
     def output_width(self) -> int:
         if self.loss_name == "bce":
@@ -273,20 +274,23 @@ class TrainingSession:
             self.state = State.FINISHED
             self.message = f"finished {self.epoch} epochs"
         # A finite epoch end is a safe point to return to if the run later diverges.
-        self._good_weights = self._copy_weights()
-        self._good_optimizer = self.optimizer.state_dict()
-        self._good_step = self.step_count
+        if self._weights_finite():
+            self._good_weights = self._copy_weights()
+            self._good_optimizer = self.optimizer.state_dict()
+            self._good_step = self.step_count
 
     # -- divergence --------------------------------------------------------------------------------------------
 
     def _diverge(self, loss: float) -> None:
         """Stop on a NaN/inf loss, keep the last finite weights, and say what to try."""
-        if all(np.isfinite(p).all() for _n, p, _g in self.model.parameters()):
+        if self._weights_finite():
             kept = f"the weights after step {self.step_count} are kept"
         else:
+            lr = self.optimizer.lr  # the rate in use stays: the message below speaks of it
             self._restore_weights(self._good_weights)
             self.optimizer.load_state_dict(self._good_optimizer)
-            kept = f"weights restored from step {getattr(self, '_good_step', 0)}, the last finite point saved"
+            self.optimizer.lr = lr
+            kept = f"weights restored from step {self._good_step}, the last finite point saved"
         self.state = State.DIVERGED
         self.message = (
             f"diverged at step {self.step_count + 1}: the loss became {loss}. The learning rate "
@@ -294,6 +298,9 @@ class TrainingSession:
             f"({kept})"
         )
         self.publish(force=True)
+
+    def _weights_finite(self) -> bool:
+        return all(np.isfinite(p).all() for _n, p, _g in self.model.parameters())
 
     def _copy_weights(self) -> list[np.ndarray]:
         return [p.copy() for _n, p, _g in self.model.parameters()]
@@ -362,7 +369,7 @@ class TrainingSession:
         self._samples_since_publish = 0
         self._train_seconds_since_publish = 0.0
         self._last_publish = now
-        for stats in self.layer_stats():
+        for stats in self.layer_stats() if self.step_count > 0 else ():  # no gradient before a step
             self.history.record_grad_norm(stats.name.split()[0], self.step_count, stats.grad_norm_w)
         snap = self.snapshot()
         if self.on_snapshot is not None:
@@ -417,6 +424,17 @@ class TrainingSession:
             self.publish(force=True)
         return lr
 
+    def set_epochs(self, epochs: int) -> None:
+        """Change how many epochs the run lasts; a finished run given more epochs becomes paused."""
+        from nntui.train.config import apply_overrides
+
+        self.config = apply_overrides(self.config, {"training.epochs": int(epochs)})
+        if self.state is State.FINISHED and self.epoch < self.config.training.epochs:
+            self.state, self.message = State.PAUSED, f"paused: {self.config.training.epochs} epochs now"
+        elif self.state in (State.RUNNING, State.PAUSED, State.IDLE) and self.epoch >= self.config.training.epochs:
+            self.state, self.message = State.FINISHED, f"finished {self.epoch} epochs"
+        self.publish(force=True)
+
     def stop(self) -> None:
         """End ``run()`` after the current step."""
         self._stop_requested = True
@@ -427,10 +445,17 @@ class TrainingSession:
         if config is not None:
             config = config.validate()
             data_changed = config.data != self.config.data or config.training.seed != self.config.training.seed
-            self.config = config
-            if data_changed:
-                self.dataset = self._load_data(config)
-        self._build()
+            dataset = self._load_data(config) if data_changed else self.dataset  # may raise: nothing changed
+            previous = self.config, self.dataset
+            self.config, self.dataset = config, dataset
+            try:
+                self._build()
+            except ValueError:
+                self.config, self.dataset = previous  # an impossible combination: keep the run as it was
+                self._build()
+                raise
+        else:
+            self._build()
         self.publish(force=True)
         self._poke()
 
@@ -447,7 +472,6 @@ class TrainingSession:
         Returns after ``stop()``, or when training finishes if ``until_finished``.
         """
         self._wake = asyncio.Event()
-        self._stop_requested = False
         try:
             while not self._stop_requested:
                 if self.state is State.RUNNING:
@@ -473,6 +497,7 @@ class TrainingSession:
                 await self._wake.wait()
         finally:
             self._wake = None
+            self._stop_requested = False  # a later run() starts afresh
 
     def train(self, *, on_step: Callable[[StepResult], None] | None = None) -> None:
         """Train synchronously until the configured epochs are done or the loss diverges (headless use)."""

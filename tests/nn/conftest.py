@@ -1,15 +1,16 @@
 """Helpers shared by the engine tests, offered as fixtures.
 
 The gradient checks here are written independently of ``nntui.nn.gradcheck`` so that the engine's own checker
-is itself under test rather than trusted. The semantics are the same:
+is itself under test rather than trusted. They judge errors as ``gradcheck.relative_error`` does, against a more
+accurate reference:
 
-- the reference gradient is a central finite difference, one entry at a time, in float64. We use the
-  fourth-order central difference ``(-f(x + 2h) + 8 f(x + h) - 8 f(x - h) + f(x - 2h)) / (12 h)`` with
-  ``h = 1e-4`` rather than the two-point ``(f(x + eps) - f(x - eps)) / (2 eps)``: the two-point formula needs a
-  tiny ``eps`` to keep its truncation error down, and then rounding in ``f`` (about 1e-16 times the loss,
-  divided by ``2 eps``) already costs ~1e-10 of absolute accuracy, i.e. relative errors of a few 1e-6 on
-  gradient entries near the floor below. The four-point formula has truncation error of order ``h^4`` (~1e-16
-  here) with a step 100 times larger, so its rounding error is 100 times smaller;
+- the reference gradient is a central finite difference, one entry at a time, in float64: the fourth-order
+  ``(-f(x + 2h) + 8 f(x + h) - 8 f(x - h) + f(x - 2h)) / (12 h)`` with ``h = 1e-4``, rather than the two-point
+  ``(f(x + eps) - f(x - eps)) / (2 eps)``. The two-point formula needs a tiny ``eps`` to keep its truncation
+  error (order ``eps^2``) down, and then rounding in ``f`` (about 1e-16 times the loss, divided by ``2 eps``)
+  costs 1e-11 to 1e-10 of absolute accuracy: relative errors up to a few 1e-6 on gradient entries near the
+  floor below. The four-point formula's truncation error is of order ``h^4``, so it can take a step 10 to 100
+  times larger, which makes its rounding error that much smaller;
 - the error of each entry is ``|mine - reference| / max(|mine|, |reference|, 1e-4)``: a relative error, with a
   floor so that two gradients that are both almost zero do not count as far apart;
 - a gradient passes when its largest error is below ``1e-6``.

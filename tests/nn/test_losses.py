@@ -101,6 +101,17 @@ def test_mse_accepts_a_flat_target_for_a_single_output():
     assert MSE()(pred, np.array([1.0, 1.0, 1.0])) == pytest.approx((0 + 1 + 9) / 3)
 
 
+@pytest.mark.parametrize("loss_class", [MSE, BinaryCrossEntropy])
+def test_a_target_of_another_shape_with_as_many_elements_is_refused(loss_class):
+    # A (3, 2) target against (2, 3) predictions has the right number of elements but pairs them up wrongly;
+    # reshaping it to fit would train on scrambled targets without a word.
+    pred = np.zeros((2, 3))
+    target = np.zeros((3, 2))
+
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(2, 3\)"):
+        loss_class()(pred, target)
+
+
 # -- binary cross-entropy ----------------------------------------------------------------------------------------
 
 
@@ -192,20 +203,26 @@ def test_softmax_cross_entropy_is_stable_for_logits_of_ten_thousand():
     np.testing.assert_allclose(grad, [[1.0, -1.0, 0.0]], atol=1e-12)
 
 
-def test_softmax_cross_entropy_does_not_mistake_a_column_of_labels_for_one_hot_rows():
-    # Labels stored as a (batch, 1) column are common in hand-made data. Broadcasting that column against the
-    # (batch, classes) log-probabilities gives a wrong number silently; the loss must either read it as labels or
-    # refuse it.
+def test_softmax_cross_entropy_reads_a_column_of_labels_as_labels():
+    # Labels stored as a (batch, 1) column are common in hand-made data. Broadcast against the (batch, classes)
+    # log-probabilities as if it were one-hot rows, the column would give a wrong number silently.
     rng = np.random.default_rng(5)
     logits = rng.standard_normal((4, 3))
     labels = np.array([0, 2, 1, 1])
-    expected = SoftmaxCrossEntropy()(logits, labels)
+    flat, column = SoftmaxCrossEntropy(), SoftmaxCrossEntropy()
 
-    try:
-        loss = SoftmaxCrossEntropy()(logits, labels[:, None])
-    except ValueError:
-        return  # refusing the ambiguous shape is fine
-    assert loss == pytest.approx(expected, rel=1e-12)
+    assert column(logits, labels[:, None]) == pytest.approx(flat(logits, labels), rel=1e-12)
+    np.testing.assert_allclose(column.backward(), flat.backward(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [np.array([0, 1, 2]), np.eye(3)[[0, 1, 2, 0]][:, :2], np.zeros((4, 4))],
+    ids=["three-labels-for-four-rows", "one-hot-with-too-few-classes", "one-hot-with-too-many-classes"],
+)
+def test_softmax_cross_entropy_refuses_targets_that_do_not_fit_the_logits(target):
+    with pytest.raises(ValueError, match=r"do not fit logits of shape \(4, 3\)"):
+        SoftmaxCrossEntropy()(np.zeros((4, 3)), target)
 
 
 def test_loss_registry_maps_config_names_to_losses():

@@ -1,0 +1,357 @@
+"""The nntui app: build a network, train it, and watch what it does, from the keyboard.
+
+The app owns one ``TrainingSession`` (the same one the headless trainer uses) and runs its ``run()`` loop as an
+async worker in Textual's event loop: the session trains a few milliseconds at a time and hands the loop back,
+so keys stay responsive. The session publishes snapshots a few times a second; the app keeps only the latest
+and two timers draw it (numbers at 4 Hz, charts at 2 Hz), and only when something new arrived, so an idle or
+paused app draws nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
+from nntui.train.data import DataError
+from nntui.train.session import Snapshot, State, TrainingSession
+from nntui.tui.charts import MetricChart, Series
+from nntui.tui.screens import ConfirmScreen, HelpScreen
+from nntui.tui.widgets.architecture import ArchitectureEditor
+from nntui.tui.widgets.gradients import GradientTable
+from nntui.tui.widgets.hyperparams import HyperParamsForm
+from nntui.tui.widgets.status import StatusLine
+
+LR_FACTOR = 2.0
+LR_MIN, LR_MAX = 1e-6, 10.0
+NUMBERS_INTERVAL = 0.25  # seconds between refreshes of the status line and tables
+CHARTS_INTERVAL = 0.5  # seconds between chart redraws (the expensive part)
+WIDE = 120  # from this width the Train tab shows both side panes
+
+
+class NNTuiApp(App):
+    """nntui's terminal app. ``NNTuiApp()`` starts on the spiral with its default model."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "nntui"
+    AUTO_FOCUS = ""  # nothing focused at start, so the single-letter keys work at once
+    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (60, "-narrow"), (WIDE, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (16, "-tall")]
+    BINDINGS = [
+        Binding("space", "toggle_run", "Run/Pause", key_display="space"),
+        Binding("n", "step_once", "Step"),
+        Binding("r", "reset", "Reset"),
+        Binding("plus,equals_sign", "lr_up", "lr×2", key_display="+"),
+        Binding("minus", "lr_down", "lr÷2", key_display="-"),
+        Binding("1", "show_tab('train')", "Train", show=False),
+        Binding("2", "show_tab('model')", "Model", show=False),
+        Binding("3", "show_tab('gradients')", "Gradients", show=False),
+        Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="["),
+        Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]"),
+        Binding("escape", "leave_field", "Leave field", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, config: RunConfig | None = None, *, blink: bool = True) -> None:
+        super().__init__()
+        self.config = (config or default_config("spiral")).validate()
+        self.session = TrainingSession(self.config, on_snapshot=self._on_snapshot)
+        self.blink = blink
+        self._snapshot: Snapshot = self.session.snapshot()
+        self._numbers_dirty = self._charts_dirty = True
+        self._notified_divergence = False
+
+    # -- layout ------------------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        with Container(id="main"):
+            yield StatusLine(id="status")
+            with TabbedContent(initial="train", id="tabs"):
+                with TabPane("1 Train", id="train"):
+                    with Horizontal(id="train-row"):
+                        yield Static("", id="model-summary", markup=False)
+                        with Vertical(id="charts"):
+                            with Container(id="loss-box", classes="chart-box"):
+                                yield MetricChart(id="loss-chart")
+                            with Container(id="accuracy-box", classes="chart-box"):
+                                yield MetricChart(id="accuracy-chart")
+                        with Vertical(id="right-pane"):
+                            yield GradientTable(id="side-gradients")
+                with TabPane("2 Model", id="model"):
+                    with Horizontal(id="model-row"):
+                        yield self._architecture_editor()
+                        yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
+                with TabPane("3 Gradients", id="gradients"):
+                    yield Static(
+                        "How big is each layer's gradient, and how much does a step change its weights? "
+                        "Healthy: upd/W near 1e-3; a |dW| shrinking layer by layer toward the input means "
+                        "vanishing gradients, a growing one exploding gradients.",
+                        id="gradients-help", markup=False)
+                    yield GradientTable(id="gradients-table")
+                    with Container(id="grad-box", classes="chart-box"):
+                        yield MetricChart(id="grad-chart")
+        yield Static("nntui needs a terminal of at least 60x16: please enlarge the window.",
+                     id="too-small", markup=False)
+        yield Footer()
+
+    def _architecture_editor(self) -> ArchitectureEditor:
+        m, s = self.config.model, self.session
+        return ArchitectureEditor(hidden=list(m.hidden), activations=list(m.activations),
+                                  loss=self.config.resolved_loss(), n_inputs=s.dataset.n_features,
+                                  n_outputs=s.output_width(), task=s.dataset.task,
+                                  n_classes=s.dataset.n_classes, id="architecture")
+
+    def on_mount(self) -> None:
+        self.query_one("#loss-box").border_title = "loss (train: line, validation: dots; | = lr change)"
+        self.query_one("#accuracy-box").border_title = "accuracy"
+        self.query_one("#grad-box").border_title = "gradient norm |dW| per layer (log scale)"
+        wide = self.size.width >= WIDE
+        self.query_one("#model-summary").display = wide
+        self.query_one("#right-pane").display = wide
+        self._update_model_views()
+        self._numbers_timer = self.set_interval(NUMBERS_INTERVAL, self._refresh_numbers)
+        self._charts_timer = self.set_interval(CHARTS_INTERVAL, self._refresh_charts)
+        self._refresh_numbers()
+        self._refresh_charts()
+        self._start_training_loop()
+
+    def _start_training_loop(self) -> None:
+        self.run_worker(self.session.run(), name="training", group="training", exclusive=True,
+                        exit_on_error=False)
+
+    # -- snapshots in, drawing out -----------------------------------------------------------------------------
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        """Called by the session (in this event loop); keeps the newest snapshot and wakes the timers."""
+        self._snapshot = snap
+        self._numbers_dirty = self._charts_dirty = True
+        if hasattr(self, "_numbers_timer"):
+            self._numbers_timer.resume()
+            self._charts_timer.resume()
+
+    def _refresh_numbers(self) -> None:
+        if not self._numbers_dirty:
+            if self.session.state is not State.RUNNING:
+                self._numbers_timer.pause()  # idle: no wake-ups until the next snapshot
+            return
+        self._numbers_dirty = False
+        snap = self._snapshot
+        self.query_one(StatusLine).show(snap)
+        for table in self.query(GradientTable):
+            if table.display or table.id == "gradients-table":
+                table.show(snap.layers)
+        if snap.state is State.DIVERGED and not self._notified_divergence:
+            self._notified_divergence = True
+            self.notify(snap.message, title="training diverged", severity="error", timeout=10)
+
+    def _refresh_charts(self) -> None:
+        if not self._charts_dirty:
+            if self.session.state is not State.RUNNING:
+                self._charts_timer.pause()
+            return
+        self._charts_dirty = False
+        history = self._snapshot.history
+        epochs = history.epochs
+        markers = [step for step, _lr in history.lr_changes[1:]]
+        steps, losses = history.step_loss.arrays()
+        epoch_steps = [r.step for r in epochs]
+        self.query_one("#loss-chart", MetricChart).set_series(
+            [Series("train", steps, losses), Series("val", epoch_steps, [r.val_loss for r in epochs],
+                                                    kind="scatter")],
+            markers=markers, xlabel="step")
+        steps, accuracies = history.step_accuracy.arrays()
+        if self.session.dataset.task == "classification":
+            self.query_one("#accuracy-chart", MetricChart).set_series(
+                [Series("train", steps, accuracies),
+                 Series("val", epoch_steps, [r.val_accuracy for r in epochs], kind="scatter")],
+                markers=markers, xlabel="step")
+        grad_series = [Series(f"layer {name}", *series.arrays())
+                       for name, series in history.grad_norms.items()]
+        self.query_one("#grad-chart", MetricChart).set_series(grad_series, xlabel="step", ylog=True)
+
+    def _update_model_views(self) -> None:
+        """After a (re)build: the model summary, the editor's view of the data's widths."""
+        s = self.session
+        summary = s.model.summary()
+        data = s.dataset
+        self.query_one("#model-summary", Static).update(
+            f"{data.name}: {len(s.x_train)} train / {len(s.x_val)} val, {data.n_features} features, "
+            f"{data.n_classes} {'classes' if data.task == 'classification' else 'targets'}\n\n"
+            + _compact_summary(s) + f"\n\nloss {s.loss_name}, {self.config.optimizer.name}")
+        del summary
+        m = self.config.model
+        self.query_one(ArchitectureEditor).set_model(
+            list(m.hidden), list(m.activations), self.config.resolved_loss(), data.n_features,
+            s.output_width(), data.task, data.n_classes)
+        self.query_one(HyperParamsForm).set_values(self.config)
+        self._notified_divergence = False
+        self._numbers_dirty = self._charts_dirty = True
+
+    # -- actions -----------------------------------------------------------------------------------------------
+
+    def action_toggle_run(self) -> None:
+        if self.session.state is State.FINISHED:
+            self.notify("Training finished. Raise the epochs on the Model tab, or reset (r) to train again.")
+        elif self.session.state is State.DIVERGED:
+            self.notify("The run diverged: lower the learning rate (-) and reset (r).", severity="warning")
+        self.session.toggle()
+
+    def action_step_once(self) -> None:
+        if self.session.state in (State.FINISHED, State.DIVERGED):
+            self.notify(f"Cannot step a {self.session.state} run; reset (r) first.", severity="warning")
+            return
+        self.session.step_once()
+
+    def action_lr_up(self) -> None:
+        self._change_lr(self.session.lr * LR_FACTOR)
+
+    def action_lr_down(self) -> None:
+        self._change_lr(self.session.lr / LR_FACTOR)
+
+    def _change_lr(self, lr: float) -> None:
+        lr = float(f"{lr:.6g}")
+        if not LR_MIN <= lr <= LR_MAX:
+            self.notify(f"The learning rate stays between {LR_MIN:g} and {LR_MAX:g}.", severity="warning")
+            return
+        self._set_lr(lr)
+
+    def _set_lr(self, lr: float) -> None:
+        try:
+            applied = self.session.set_lr(lr)
+        except ConfigError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.config = apply_overrides(self.config, {"optimizer.lr": applied})
+        self.query_one(HyperParamsForm).set_value("optimizer.lr", applied)
+        self._numbers_dirty = True
+        self._refresh_numbers()  # shown at once, not at the next tick
+
+    def action_reset(self) -> None:
+        if self.session.step_count == 0:
+            self._reset(self.config)
+            return
+        self.push_screen(ConfirmScreen(f"Reset? The run's {self.session.step_count} steps of training will be "
+                                       "lost and the weights drawn anew from the seed."),
+                         lambda yes: self._reset(self.config) if yes else None)
+
+    def _reset(self, config: RunConfig) -> bool:
+        try:
+            self.session.reset(config)
+        except (ConfigError, DataError) as error:
+            self.notify(str(error), title="cannot use this configuration", severity="error", timeout=8)
+            self.config = self.session.config
+            self._update_model_views()
+            return False
+        self.config = self.session.config
+        self._update_model_views()
+        self._snapshot = self.session.snapshot()
+        self._on_snapshot(self._snapshot)
+        return True
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_toggle_pane(self, side: str) -> None:
+        pane = self.query_one("#model-summary" if side == "left" else "#right-pane")
+        self.action_show_tab("train")
+        pane.display = not pane.display
+        if pane.display:
+            self._numbers_dirty = True
+            self._refresh_numbers()
+
+    def action_leave_field(self) -> None:
+        self.set_focus(None)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self.session.stop()
+        self.exit()
+
+    # -- messages from the widgets -----------------------------------------------------------------------------
+
+    @on(ArchitectureEditor.Changed)
+    def architecture_changed(self, event: ArchitectureEditor.Changed) -> None:
+        self._propose({"model.hidden": event.hidden, "model.activations": event.activations,
+                       "model.loss": event.loss}, "the architecture")
+
+    @on(HyperParamsForm.Changed)
+    def hyperparameter_changed(self, event: HyperParamsForm.Changed) -> None:
+        if event.field == "optimizer.lr":
+            self._set_lr(float(event.value))
+        elif event.field == "training.epochs":
+            try:
+                self.config = apply_overrides(self.config, {"training.epochs": event.value})
+                self.session.set_epochs(int(event.value))
+            except ConfigError as error:
+                self.notify(str(error), severity="error")
+        else:
+            self._propose({event.field: event.value}, event.field)
+
+    def _propose(self, overrides: dict, what: str) -> None:
+        """A change that needs new weights: apply it now if nothing was trained, else ask first."""
+        try:
+            config = apply_overrides(self.config, overrides)
+        except ConfigError as error:
+            self.notify(str(error), title="not applied", severity="error", timeout=8)
+            return
+        if self.session.step_count == 0:
+            self._reset(config)
+            return
+        self.config = config
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._reset(config)
+            else:
+                self.notify(f"The change to {what} will apply at the next reset (r).")
+
+        self.push_screen(ConfirmScreen(f"Changing {what} needs new weights. Reset the run now? "
+                                       "(n keeps training; the change applies at the next reset)"), answer)
+
+    # -- robustness --------------------------------------------------------------------------------------------
+
+    @on(Worker.StateChanged)
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "training" and event.state is WorkerState.ERROR:
+            self.notify(f"training stopped: {event.worker.error}", severity="error", timeout=10)
+            self.session.pause()
+            self._start_training_loop()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Start / pause training", "space", self.action_toggle_run)
+        yield SystemCommand("Step one batch", "n: train exactly one mini-batch", self.action_step_once)
+        yield SystemCommand("Reset the run", "r: new weights from the seed", self.action_reset)
+        yield SystemCommand("Raise the learning rate", "+: multiply it by 2", self.action_lr_up)
+        yield SystemCommand("Lower the learning rate", "-: divide it by 2", self.action_lr_down)
+        for tab, title in (("train", "Train"), ("model", "Model"), ("gradients", "Gradients")):
+            yield SystemCommand(f"Show the {title} tab", "1, 2, 3", lambda t=tab: self.action_show_tab(t))
+        yield SystemCommand("Help: every key", "?", self.action_help)
+
+
+def _compact_summary(session: TrainingSession) -> str:
+    """The model as short lines for the side pane: 'Linear 2->64  192' and 'relu'."""
+    lines = []
+    for index, layer in enumerate(session.model.layers):
+        if layer.params:
+            lines.append(f"{index:>2} {layer.in_features}->{layer.out_features}  {layer.n_params:,} p")
+        else:
+            lines.append(f"{index:>2} {type(layer).__name__.lower()}")
+    lines.append(f"total {session.model.n_params:,} parameters")
+    return "\n".join(lines)
+
+
+def is_finite(value: float) -> bool:
+    return value is not None and math.isfinite(value)

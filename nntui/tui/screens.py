@@ -1,0 +1,62 @@
+"""Modal screens: the help screen and a yes/no question."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+#: (key, what it does) for the help screen and the README; the app's BINDINGS carry the same descriptions.
+KEYS = [
+    ("space", "start, pause or resume training"),
+    ("n", "train exactly one batch (then paused)"),
+    ("r", "reset: new weights from the seed (asks when a run has progress)"),
+    ("+ / -", "raise / lower the learning rate (x2 / /2), from the next batch on"),
+    ("1 2 3", "Train, Model and Gradients tabs"),
+    ("[ / ]", "hide or show the model (left) and gradient (right) side panes on the Train tab"),
+    ("tab", "move between panes and fields; escape leaves a field"),
+    ("?", "this help"),
+    ("ctrl+p", "command palette: every action by name"),
+    ("q", "quit (also while training)"),
+    ("", ""),
+    ("Model tab", "architecture editor (when focused):"),
+    ("a / x", "add a hidden layer after the selected one / remove it"),
+    ("K / J", "move the selected layer up / down"),
+    ("> / < / w", "double / halve / type the selected width"),
+    ("t / o", "cycle the activation / the output loss"),
+    ("enter", "in a hyperparameter field: apply it (the learning rate at once; others on reset)"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, in one table; escape, ? or q closes it."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        lines = ["nntui: build, train and watch a neural network written from scratch in NumPy", ""]
+        lines += [f"  {key:<10} {text}" if key else "" for key, text in KEYS]
+        lines += ["", "Training steers live: the learning rate changes on the very next batch.",
+                  "Changes to the model or data take effect on reset.", "", "escape closes this screen"]
+        with VerticalScroll(id="help-box"):
+            yield Static("\n".join(lines), markup=False)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y or enter says yes, n or escape says no."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.question, markup=False)
+            yield Static("y  yes        n  no", classes="hint", markup=False)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

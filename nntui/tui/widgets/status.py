@@ -1,0 +1,48 @@
+"""The status line: state, epoch, step, loss, accuracy, learning rate and speed, in one row."""
+
+from __future__ import annotations
+
+import math
+
+from textual.widgets import Static
+
+from nntui.train.session import Snapshot, State
+
+STATE_MARKS = {State.IDLE: "■ idle", State.RUNNING: "▶ running", State.PAUSED: "❚❚ paused",
+               State.FINISHED: "✔ finished", State.DIVERGED: "✖ diverged"}
+
+
+def _number(value: float, digits: int = 4) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _speed(value: float) -> str:
+    if not value:
+        return "-"
+    return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
+
+
+def status_text(snap: Snapshot) -> str:
+    accuracy = "-" if not math.isfinite(snap.batch_accuracy) else f"{snap.batch_accuracy:.1%}"
+    return (f"{STATE_MARKS[snap.state]}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  "
+            f"loss {_number(snap.batch_loss)}  acc {accuracy}  lr {snap.lr:.3g}  "
+            f"{_speed(snap.samples_per_second)} samples/s")
+
+
+class StatusLine(Static):
+    """One line of numbers, plus the session's message when it says more than the state does."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: auto; max-height: 3; padding: 0 1; background: $panel; }
+    StatusLine.-diverged { background: $error 40%; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", markup=False, **kwargs)
+
+    def show(self, snap: Snapshot) -> None:
+        text = status_text(snap)
+        if snap.message and snap.message not in ("running", "paused"):
+            text += f"\n{snap.message}"
+        self.set_class(snap.state is State.DIVERGED, "-diverged")
+        self.update(text)
