@@ -1,0 +1,28 @@
+"""The README's promises: its Python example runs and learns, and CI runs the README's test command."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_engine_example_in_the_readme_runs_and_the_loss_falls(tmp_path):
+    example = re.search(r"## Use the engine from Python\n.*?```python\n(.*?)```", README, re.S).group(1)
+    script = tmp_path / "example.py"
+    script.write_text(example)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    losses = [float(v) for v in re.findall(r"loss (\d+\.\d+)", result.stdout)]
+    assert len(losses) >= 3 and losses[-1] < losses[0] / 10
+    assert "predictions: [0 1 1 0]" in result.stdout
+
+
+def test_ci_runs_the_test_command_the_readme_gives():
+    quick_start = re.search(r"## Quick start.*?```bash\n(.*?)```", README, re.S).group(1)
+    test_line = next(line for line in quick_start.splitlines() if "pytest" in line)
+    command = test_line.split("&&")[1].split("#")[0].strip()
+    ci_commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert command in ci_commands
