@@ -285,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
+        if "--app" in argv:
+            from nntui.tui.bench_app import main as bench_app_main
+
+            return bench_app_main([a for a in argv[1:] if a != "--app"])
         from nntui.bench import main as bench_main
 
         return bench_main(argv[1:])

@@ -499,12 +499,20 @@ class TrainingSession:
             self._wake = None
             self._stop_requested = False  # a later run() starts afresh
 
-    def train(self, *, on_step: Callable[[StepResult], None] | None = None) -> None:
-        """Train synchronously until the configured epochs are done or the loss diverges (headless use)."""
+    def train(self, *, on_step: Callable[[StepResult], None] | None = None,
+              max_seconds: float | None = None) -> None:
+        """Train synchronously until the configured epochs are done or the loss diverges (headless use).
+
+        With ``max_seconds``, pause after that much wall time instead (benchmarks use it).
+        """
         if self.state in (State.IDLE, State.PAUSED):
             self.state = State.RUNNING
             self.message = "running"
+        deadline = math.inf if max_seconds is None else time.perf_counter() + max_seconds
         while self.state is State.RUNNING:
+            if time.perf_counter() >= deadline:
+                self.pause()
+                break
             due = self._publish_due()
             result = self.step(collect_stats=due)
             if due or self.state is not State.RUNNING:
