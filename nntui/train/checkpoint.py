@@ -90,6 +90,8 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
+        if "meta" not in arrays:
+            raise CheckpointError(f"{str(path)!r} is an .npz file but not an nntui checkpoint")
         meta = json.loads(arrays.pop("meta").item())
     except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as error:
         raise CheckpointError(
@@ -116,7 +118,8 @@ def load_checkpoint(path: str | os.PathLike, *, overrides: Mapping[str, Any] | N
     try:
         config = RunConfig.loads(meta["config"])
         if overrides:
-            changed = {k for k in overrides if k not in ("training.epochs", "optimizer.lr")}
+            fixed = {k: v for k, v in overrides.items() if k not in ("training.epochs", "optimizer.lr")}
+            changed = {k for k, v in fixed.items() if apply_overrides(config, {k: v}) != config}
             if changed:
                 raise CheckpointError(
                     f"cannot change {', '.join(sorted(changed))} when resuming a checkpoint; only "

@@ -294,7 +294,7 @@ class TrainingSession:
         self.state = State.DIVERGED
         self.message = (
             f"diverged at step {self.step_count + 1}: the loss became {loss}. The learning rate "
-            f"({self.optimizer.lr:g}) is probably too high for this model; lower it (press -) and reset. "
+            f"({self.optimizer.lr:g}) is probably too high for this model: lower it and start again. "
             f"({kept})"
         )
         self.publish(force=True)
@@ -472,6 +472,8 @@ class TrainingSession:
         Returns after ``stop()``, or when training finishes if ``until_finished``.
         """
         self._wake = asyncio.Event()
+        quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")  # a NaN is caught and explained
+        quiet.__enter__()
         try:
             while not self._stop_requested:
                 if self.state is State.RUNNING:
@@ -496,6 +498,7 @@ class TrainingSession:
                 self._wake.clear()
                 await self._wake.wait()
         finally:
+            quiet.__exit__(None, None, None)
             self._wake = None
             self._stop_requested = False  # a later run() starts afresh
 
@@ -509,6 +512,10 @@ class TrainingSession:
             self.state = State.RUNNING
             self.message = "running"
         deadline = math.inf if max_seconds is None else time.perf_counter() + max_seconds
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a NaN is caught and explained
+            self._train_loop(on_step, deadline)
+
+    def _train_loop(self, on_step, deadline: float) -> None:
         while self.state is State.RUNNING:
             if time.perf_counter() >= deadline:
                 self.pause()

@@ -152,7 +152,8 @@ class NNTuiApp(App):
                 table.show(snap.layers)
         if snap.state is State.DIVERGED and not self._notified_divergence:
             self._notified_divergence = True
-            self.notify(snap.message, title="training diverged", severity="error", timeout=10)
+            self.notify(snap.message + " Press - to lower the learning rate, then r to reset.",
+                        title="training diverged", severity="error", timeout=10)
 
     def _refresh_charts(self) -> None:
         if not self._charts_dirty:

@@ -1,7 +1,7 @@
 """``nntui bench --app``: does the app train as fast as the headless trainer, and do keys stay responsive?
 
 Trains the same configuration twice for the same wall time: once headless (``TrainingSession.train``), once
-inside the real app (headless Textual, charts drawing, a key pressed every 200 ms). Prints both throughputs, their
+inside the real app (headless Textual, charts drawing, the learning rate changed every 200 ms). Prints both throughputs, their
 ratio, and the event loop's lateness while training (a key is handled by that loop, so its lateness bounds how
 long a key press waits).
 """
@@ -38,7 +38,7 @@ async def app_throughput(config, seconds: float, size: tuple[int, int]) -> tuple
             await asyncio.sleep(0.01)
             lateness.append(time.perf_counter() - expected)
             if now >= next_key:  # a key now and then, as a person would press one
-                await app.run_action("toggle_pane('right')")
+                await app.run_action("lr_up" if int(now * 5) % 2 else "lr_down")
                 next_key = now + 0.2
         trained = app.session.samples_seen - samples
         elapsed = time.perf_counter() - start
