@@ -55,6 +55,12 @@ class DecimatingSeries:
     def __len__(self) -> int:
         return len(self.xs) + (1 if self._count else 0)
 
+    def copy(self) -> DecimatingSeries:
+        twin = DecimatingSeries(self.capacity)
+        twin.stride, twin.xs, twin.ys = self.stride, list(self.xs), list(self.ys)
+        twin._sum_x, twin._sum_y, twin._count = self._sum_x, self._sum_y, self._count
+        return twin
+
     def state(self) -> dict:
         return {"capacity": self.capacity, "stride": self.stride, "xs": self.xs, "ys": self.ys,
                 "pending": [self._sum_x, self._sum_y, self._count]}
@@ -109,6 +115,14 @@ class History:
         if series is None:
             series = self.grad_norms[layer] = DecimatingSeries(min(self.capacity, 512))
         series.append(step, norm)
+
+    def copy(self) -> History:
+        """An independent copy (cheap: epoch records are immutable and shared)."""
+        return History(
+            capacity=self.capacity, epochs=list(self.epochs), step_loss=self.step_loss.copy(),
+            step_accuracy=self.step_accuracy.copy(), lr_changes=list(self.lr_changes),
+            grad_norms={name: series.copy() for name, series in self.grad_norms.items()},
+        )
 
     def state(self) -> dict:
         return {

@@ -356,7 +356,7 @@ class TrainingSession:
             batches_per_epoch=self.batches_per_epoch, batch_loss=self.last_loss,
             batch_accuracy=self.last_accuracy, lr=self.optimizer.lr,
             samples_per_second=self._samples_per_second, layers=self.layer_stats(),
-            history=History.from_state(self.history.state()),
+            history=self.history.copy(),
         )
 
     def publish(self, force: bool = False) -> Snapshot | None:

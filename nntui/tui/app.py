@@ -33,7 +33,8 @@ from nntui.tui.widgets.status import StatusLine
 LR_FACTOR = 2.0
 LR_MIN, LR_MAX = 1e-6, 10.0
 NUMBERS_INTERVAL = 0.25  # seconds between refreshes of the status line and tables
-CHARTS_INTERVAL = 0.5  # seconds between chart redraws (the expensive part)
+CHARTS_INTERVAL = 0.5  # seconds between chart redraws (the expensive part: ~20 ms each at 120x40)
+TRAIN_CHUNK = 0.005  # seconds of training between two turns of the event loop (keys wait at most this long)
 WIDE = 120  # from this width the Train tab shows both side panes
 
 
@@ -126,7 +127,7 @@ class NNTuiApp(App):
         self._start_training_loop()
 
     def _start_training_loop(self) -> None:
-        self.run_worker(self.session.run(), name="training", group="training", exclusive=True,
+        self.run_worker(self.session.run(chunk_seconds=TRAIN_CHUNK), name="training", group="training", exclusive=True,
                         exit_on_error=False)
 
     # -- snapshots in, drawing out -----------------------------------------------------------------------------
@@ -147,9 +148,11 @@ class NNTuiApp(App):
         self._numbers_dirty = False
         snap = self._snapshot
         self.query_one(StatusLine).show(snap)
-        for table in self.query(GradientTable):
-            if table.display or table.id == "gradients-table":
-                table.show(snap.layers)
+        tab = self.query_one(TabbedContent).active
+        if tab == "gradients":
+            self.query_one("#gradients-table", GradientTable).show(snap.layers)
+        elif tab == "train" and self.query_one("#right-pane").display:
+            self.query_one("#side-gradients", GradientTable).show(snap.layers)
         if snap.state is State.DIVERGED and not self._notified_divergence:
             self._notified_divergence = True
             self.notify(snap.message + " Press - to lower the learning rate, then r to reset.",
@@ -261,6 +264,10 @@ class NNTuiApp(App):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    @on(TabbedContent.TabActivated)
+    def tab_activated(self) -> None:
+        self._on_snapshot(self._snapshot)  # what the new tab shows is drawn at the next tick
 
     def action_toggle_pane(self, side: str) -> None:
         pane = self.query_one("#model-summary" if side == "left" else "#right-pane")

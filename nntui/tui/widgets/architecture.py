@@ -84,16 +84,19 @@ class WidthInput(Input):
 class ArchitectureEditor(Widget, can_focus=True):
     """Edit the hidden layers (widths and activations) and the output loss of the network."""
 
+    # Footer groups: K/J show as one "move" entry, >/< as one "width" entry, so the keys fit in 80 columns.
+    MOVE = Binding.Group("move", compact=True)
+    RESIZE = Binding.Group("width", compact=True)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add_layer", "Add layer"),
-        Binding("x,delete", "remove_layer", "Remove", key_display="x"),
-        Binding("K,shift+k", "move_layer(-1)", "Move up", key_display="K"),
-        Binding("J,shift+j", "move_layer(1)", "Move down", key_display="J"),
-        Binding("greater_than_sign", "scale_width(2)", "Wider", key_display=">"),
-        Binding("less_than_sign", "scale_width(0.5)", "Narrower", key_display="<"),
-        Binding("w", "edit_width", "Width"),
-        Binding("t", "cycle_activation", "Activation"),
-        Binding("o", "cycle_loss", "Loss"),
+        Binding("a", "add_layer", "add", tooltip="Add a hidden layer after the selected one"),
+        Binding("x,delete", "remove_layer", "remove", key_display="x"),
+        Binding("K,shift+k", "move_layer(-1)", "Move layer up", key_display="K", group=MOVE),
+        Binding("J,shift+j", "move_layer(1)", "Move layer down", key_display="J", group=MOVE),
+        Binding("greater_than_sign", "scale_width(2)", "Double width", key_display=">", group=RESIZE),
+        Binding("less_than_sign", "scale_width(0.5)", "Halve width", key_display="<", group=RESIZE),
+        Binding("w", "edit_width", "type", tooltip="Type the width of the selected layer"),
+        Binding("t", "cycle_activation", "activation"),
+        Binding("o", "cycle_loss", "loss"),
         Binding("up,k", "move_cursor(-1)", "Previous layer", show=False),
         Binding("down,j", "move_cursor(1)", "Next layer", show=False),
     ]

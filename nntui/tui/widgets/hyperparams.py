@@ -151,6 +151,9 @@ class HyperParamsForm(Widget):
         padding: 0 1 0 0;
         color: $text-muted;
     }
+    HyperParamsForm .field-row:focus-within {
+        background: $boost;  /* also makes Textual restyle the row's children when focus moves */
+    }
     HyperParamsForm .field-row:focus-within > Label {
         color: $text;
         text-style: bold reverse;
@@ -158,7 +161,7 @@ class HyperParamsForm(Widget):
     HyperParamsForm .field-row > Input, HyperParamsForm .field-row > Select {
         width: 1fr;
     }
-    HyperParamsForm .field-row > Input.-invalid {
+    HyperParamsForm .field-row > Input.-invalid, HyperParamsForm .field-row > Input.-invalid:focus {
         background: $error;
         color: $text;
     }
