@@ -24,8 +24,9 @@ def _speed(value: float) -> str:
 
 def status_text(snap: Snapshot) -> str:
     accuracy = "-" if not math.isfinite(snap.batch_accuracy) else f"{snap.batch_accuracy:.1%}"
+    # Two lines, so that 80 columns hold it: the numbers, then the speed and what the session says.
     return (f"{STATE_MARKS[snap.state]}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  "
-            f"loss {_number(snap.batch_loss)}  acc {accuracy}  lr {snap.lr:.3g}  "
+            f"loss {_number(snap.batch_loss)}  acc {accuracy}  lr {snap.lr:.3g}\n"
             f"{_speed(snap.samples_per_second)} samples/s")
 
 
@@ -43,6 +44,6 @@ class StatusLine(Static):
     def show(self, snap: Snapshot) -> None:
         text = status_text(snap)
         if snap.message and snap.message not in ("running", "paused"):
-            text += f"\n{snap.message}"
+            text += f"  ·  {snap.message}"
         self.set_class(snap.state is State.DIVERGED, "-diverged")
         self.update(text)
