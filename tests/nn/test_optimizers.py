@@ -48,8 +48,8 @@ def step_with(model, optimizer, gradient) -> np.ndarray:
     return theta(model)
 
 
-def assert_theta(mine: np.ndarray, expected) -> None:
-    np.testing.assert_allclose(mine, expected, rtol=1e-13, atol=1e-15, err_msg="mine vs worked by hand")
+#: Optimizer steps against numbers worked out by hand: equal up to float64 rounding.
+BY_HAND = {"rtol": 1e-13, "atol": 1e-15, "err_msg": "mine vs worked by hand"}
 
 
 # -- SGD ---------------------------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def test_plain_sgd_steps_by_learning_rate_times_gradient():
     mine = step_with(model, optimizer, G)
 
     # theta <- theta - lr * g
-    assert_theta(mine, [1.0 - 0.1 * 0.5, -2.0 - 0.1 * -1.0, 0.5 - 0.1 * 0.25])
+    np.testing.assert_allclose(mine, [1.0 - 0.1 * 0.5, -2.0 - 0.1 * -1.0, 0.5 - 0.1 * 0.25], **BY_HAND)
 
 
 def test_sgd_with_momentum_over_three_steps():
@@ -71,10 +71,10 @@ def test_sgd_with_momentum_over_three_steps():
     v2 = 0.9 * v1 + 2.0 * G  # = 2.9 g
     v3 = 0.9 * v2 - 1.0 * G  # = 1.61 g
 
-    assert_theta(step_with(model, optimizer, 1.0 * G), THETA_0 - 0.1 * v1)
-    assert_theta(step_with(model, optimizer, 2.0 * G), THETA_0 - 0.1 * v1 - 0.1 * v2)
-    assert_theta(step_with(model, optimizer, -1.0 * G), THETA_0 - 0.1 * v1 - 0.1 * v2 - 0.1 * v3)
-    assert_theta(theta(model), THETA_0 - 0.1 * (1.0 + 2.9 + 1.61) * G)
+    np.testing.assert_allclose(step_with(model, optimizer, 1.0 * G), THETA_0 - 0.1 * v1, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, 2.0 * G), THETA_0 - 0.1 * v1 - 0.1 * v2, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, -1.0 * G), THETA_0 - 0.1 * v1 - 0.1 * v2 - 0.1 * v3, **BY_HAND)
+    np.testing.assert_allclose(theta(model), THETA_0 - 0.1 * (1.0 + 2.9 + 1.61) * G, **BY_HAND)
 
 
 def test_sgd_with_nesterov_momentum_looks_ahead_along_the_velocity():
@@ -85,8 +85,8 @@ def test_sgd_with_nesterov_momentum_looks_ahead_along_the_velocity():
     v2 = 0.9 * v1 + 2.0 * G  # = 2.9 g
     step_2 = 2.0 * G + 0.9 * v2  # = 4.61 g
 
-    assert_theta(step_with(model, optimizer, 1.0 * G), THETA_0 - 0.1 * step_1)
-    assert_theta(step_with(model, optimizer, 2.0 * G), THETA_0 - 0.1 * step_1 - 0.1 * step_2)
+    np.testing.assert_allclose(step_with(model, optimizer, 1.0 * G), THETA_0 - 0.1 * step_1, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, 2.0 * G), THETA_0 - 0.1 * step_1 - 0.1 * step_2, **BY_HAND)
 
 
 def test_sgd_weight_decay_adds_wd_times_the_weights_to_the_gradient():
@@ -95,8 +95,8 @@ def test_sgd_weight_decay_adds_wd_times_the_weights_to_the_gradient():
     theta_1 = THETA_0 - 0.1 * (G + 0.01 * THETA_0)
     theta_2 = theta_1 - 0.1 * (G + 0.01 * theta_1)
 
-    assert_theta(step_with(model, optimizer, G), theta_1)
-    assert_theta(step_with(model, optimizer, G), theta_2)
+    np.testing.assert_allclose(step_with(model, optimizer, G), theta_1, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, G), theta_2, **BY_HAND)
     # for W[0, 0]: 1 - 0.1 * (0.5 + 0.01 * 1) = 0.949
     assert theta_1[0] == pytest.approx(0.949)
 
@@ -105,7 +105,7 @@ def test_sgd_with_zero_gradient_and_weight_decay_shrinks_the_weights():
     model, optimizer = tiny_model(), SGD(lr=0.5, weight_decay=0.1)
 
     # theta <- theta - 0.5 * 0.1 * theta = 0.95 theta
-    assert_theta(step_with(model, optimizer, np.zeros(3)), 0.95 * THETA_0)
+    np.testing.assert_allclose(step_with(model, optimizer, np.zeros(3)), 0.95 * THETA_0, **BY_HAND)
 
 
 def test_a_learning_rate_changed_between_steps_applies_to_the_very_next_step():
@@ -115,7 +115,7 @@ def test_a_learning_rate_changed_between_steps_applies_to_the_very_next_step():
     optimizer.lr = 0.01
     mine = step_with(model, optimizer, G)
 
-    assert_theta(mine, THETA_0 - 0.1 * G - 0.01 * G)
+    np.testing.assert_allclose(mine, THETA_0 - 0.1 * G - 0.01 * G, **BY_HAND)
 
 
 STATEFUL = {
@@ -155,8 +155,8 @@ def test_rmsprop_divides_by_the_running_root_mean_square_of_the_gradient():
     s2 = 0.9 * s1 + 0.1 * (2.0 * G) ** 2
     theta_2 = theta_1 - 0.01 * (2.0 * G) / (np.sqrt(s2) + 1e-8)
 
-    assert_theta(step_with(model, optimizer, G), theta_1)
-    assert_theta(step_with(model, optimizer, 2.0 * G), theta_2)
+    np.testing.assert_allclose(step_with(model, optimizer, G), theta_1, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, 2.0 * G), theta_2, **BY_HAND)
     # the first step is lr * g / sqrt(0.1 g^2) = lr / sqrt(0.1) ~ 0.0316 against the gradient's sign, every weight
     assert theta_1[0] == pytest.approx(1.0 - 0.01 / math.sqrt(0.1))
 
@@ -169,8 +169,8 @@ def test_rmsprop_with_momentum_accumulates_the_scaled_steps():
     s2 = 0.9 * s1 + 0.1 * (2.0 * G) ** 2
     v2 = 0.5 * v1 + (2.0 * G) / (np.sqrt(s2) + 1e-8)
 
-    assert_theta(step_with(model, optimizer, G), THETA_0 - 0.01 * v1)
-    assert_theta(step_with(model, optimizer, 2.0 * G), THETA_0 - 0.01 * v1 - 0.01 * v2)
+    np.testing.assert_allclose(step_with(model, optimizer, G), THETA_0 - 0.01 * v1, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, 2.0 * G), THETA_0 - 0.01 * v1 - 0.01 * v2, **BY_HAND)
 
 
 def test_rmsprop_weight_decay_enters_the_gradient_before_the_square_average():
@@ -178,7 +178,7 @@ def test_rmsprop_weight_decay_enters_the_gradient_before_the_square_average():
     g1 = G + 0.1 * THETA_0
     s1 = 0.1 * g1**2
 
-    assert_theta(step_with(model, optimizer, G), THETA_0 - 0.01 * g1 / (np.sqrt(s1) + 1e-8))
+    np.testing.assert_allclose(step_with(model, optimizer, G), THETA_0 - 0.01 * g1 / (np.sqrt(s1) + 1e-8), **BY_HAND)
 
 
 # -- Adam --------------------------------------------------------------------------------------------------------
@@ -195,8 +195,8 @@ def test_adam_first_two_steps_with_bias_correction():
     v2 = 0.999 * v1 + 0.001 * (-2.0 * G) ** 2
     theta_2 = theta_1 - 0.01 * (m2 / (1 - 0.9**2)) / (np.sqrt(v2 / (1 - 0.999**2)) + 1e-8)
 
-    assert_theta(step_with(model, optimizer, G), theta_1)
-    assert_theta(step_with(model, optimizer, -2.0 * G), theta_2)
+    np.testing.assert_allclose(step_with(model, optimizer, G), theta_1, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, -2.0 * G), theta_2, **BY_HAND)
 
 
 def test_adams_first_step_moves_every_weight_by_about_the_learning_rate():
@@ -220,8 +220,8 @@ def test_adam_first_two_steps_with_weight_decay():
     v2 = 0.999 * v1 + 0.001 * g2**2
     theta_2 = theta_1 - 0.01 * (m2 / (1 - 0.9**2)) / (np.sqrt(v2 / (1 - 0.999**2)) + 1e-8)
 
-    assert_theta(step_with(model, optimizer, G), theta_1)
-    assert_theta(step_with(model, optimizer, -2.0 * G), theta_2)
+    np.testing.assert_allclose(step_with(model, optimizer, G), theta_1, **BY_HAND)
+    np.testing.assert_allclose(step_with(model, optimizer, -2.0 * G), theta_2, **BY_HAND)
 
 
 # -- gradients are read at step time -----------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_step_uses_the_gradient_in_layer_grads_even_after_the_array_was_replaced
     layer.grads["b"] = np.zeros(1)
     optimizer.step(model)
 
-    assert_theta(theta(model), THETA_0 - 0.1 * G)
+    np.testing.assert_allclose(theta(model), THETA_0 - 0.1 * G, **BY_HAND)
 
 
 # -- checkpoints -------------------------------------------------------------------------------------------------

@@ -212,3 +212,14 @@ def test_series_with_mismatched_lengths_is_refused():
     chart = MetricChart()
     with pytest.raises(ValueError, match="2 x values but 3 y values"):
         chart.set_series([Series("train", [0, 1], [1.0, 2.0, 3.0])])
+
+
+async def test_markers_outside_the_data_do_not_stretch_the_x_axis():
+    app = ChartApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(MetricChart)
+        chart.set_series([Series("train", [0, 50, 100], [1.0, 0.5, 0.2])], markers=[5000], marker_label="lr")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "100" in text and "5000" not in text
+        assert "│ lr" not in text  # no marker drawn, so no legend entry for it
