@@ -1,0 +1,426 @@
+"""The whole app driven by real key presses through a Pilot, at 80x24.
+
+The tests assert on state (the session, the screen stack, what a widget renders), never on timing. While
+training runs the process never idles, so each `pilot.press` waits up to a second for an idle moment that does
+not come; tests that press many keys therefore pause training first (or, for the key mash, shorten that wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+from contextlib import asynccontextmanager
+
+import numpy as np
+import pytest
+from textual.widgets import Input, TabbedContent
+
+import textual.app
+import textual.pilot
+from nntui.train.config import apply_overrides, default_config
+from nntui.train.session import State, TrainingSession
+from nntui.tui.app import NNTuiApp
+from nntui.tui.screens import ConfirmScreen, HelpScreen
+from nntui.tui.widgets.architecture import ArchitectureEditor
+from nntui.tui.widgets.hyperparams import HyperParamsForm
+from nntui.tui.widgets.status import StatusLine
+
+SIZE = (80, 24)
+
+
+def make_app(**overrides) -> NNTuiApp:
+    """The spiral app with so many epochs that no test sees training finish."""
+    config = apply_overrides(default_config("spiral"), {"training.epochs": 100000, **overrides})
+    app = NNTuiApp(config, blink=False)
+    app.animation_level = "none"  # no 0.3 s tab-underline animation for Pilot to wait out after each 1/2/3
+    return app
+
+
+@asynccontextmanager
+async def running(app: NNTuiApp, **options):
+    """`app.run_test` at 80x24, left the way a real exit leaves (see the note below)."""
+    async with app.run_test(size=SIZE, **options) as pilot:
+        yield pilot
+        # run_test's teardown calls App._shutdown while the app's message loop (and with it the 4 Hz / 2 Hz
+        # refresh timers and the training worker) still runs, so a refresh can look for widgets already gone.
+        # A real exit (q, ctrl+q, the palette) ends the loop first, stopping timers and workers: do that too.
+        app.exit()
+        await asyncio.wait_for(asyncio.shield(app._task), timeout=5)
+
+
+def status(app: NNTuiApp) -> str:
+    return str(app.query_one(StatusLine).render())
+
+
+def shows_lr(app: NNTuiApp, value: str) -> bool:
+    return re.search(rf"\blr {re.escape(value)}(\s|$)", status(app)) is not None
+
+
+def weights(session: TrainingSession) -> list[np.ndarray]:
+    return [param.copy() for _name, param, _grad in session.model.parameters()]
+
+
+async def step_n(pilot, count: int) -> None:
+    for _ in range(count):
+        await pilot.press("n")
+
+
+@pytest.fixture
+def quick_keys(monkeypatch):
+    """Shorten Pilot's wait for an idle moment, which never comes while training runs (a full second per key).
+
+    Keys are still delivered and handled in order; a test waits for the state it expects with `until`.
+    """
+    async def short_wait(min_sleep: float = 0.0, max_sleep: float = 1.0) -> None:
+        await asyncio.sleep(0.005)
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", short_wait)
+    monkeypatch.setattr(textual.pilot, "wait_for_idle", short_wait)
+
+
+async def until(pilot, condition, timeout: float = 5.0) -> None:
+    """Wait (polling) until `condition()` holds; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not reached in time"
+        await pilot.pause(0.02)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# running, pausing, stepping
+
+
+async def test_space_starts_and_pauses_training(quick_keys):
+    app = make_app()
+    async with running(app) as pilot:
+        assert app.session.state is State.IDLE
+        await pilot.press("space")
+        assert app.session.state is State.RUNNING
+        await until(pilot, lambda: app.session.step_count > 20)
+        await until(pilot, lambda: "running" in status(app))
+        await pilot.press("space")
+        assert app.session.state is State.PAUSED
+        paused_at = app.session.step_count
+        await pilot.pause(0.3)
+        assert app.session.step_count == paused_at
+        await until(pilot, lambda: "paused" in status(app))
+        assert f"step {paused_at}" in status(app)
+        await pilot.press("space")  # and on again
+        await until(pilot, lambda: app.session.step_count > paused_at)
+        assert app.session.state is State.RUNNING
+        await pilot.press("space")  # paused again: see test_closing_the_app_while_training_does_not_crash
+        assert app.session.state is State.PAUSED
+
+
+async def test_n_trains_exactly_one_batch_from_idle_and_from_paused():
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.press("n")
+        assert app.session.step_count == 1
+        assert app.session.state is State.PAUSED
+        await pilot.press("n")
+        assert app.session.step_count == 2
+        assert app.session.state is State.PAUSED
+        await pilot.pause(0.3)
+        assert app.session.step_count == 2
+        assert "step 2" in status(app)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the learning rate
+
+
+async def test_plus_and_minus_change_the_learning_rate_at_once():
+    app = make_app()
+    async with running(app) as pilot:
+        assert app.session.lr == pytest.approx(0.01)
+        await step_n(pilot, 2)
+        await pilot.press("plus")
+        assert app.session.lr == pytest.approx(0.02)
+        assert shows_lr(app, "0.02")  # no timer tick needed
+        assert app.session.history.lr_changes[-1] == (2, pytest.approx(0.02))
+        await pilot.press("n", "minus", "minus")
+        assert app.session.lr == pytest.approx(0.005)
+        assert shows_lr(app, "0.005")
+        changes = app.session.history.lr_changes
+        assert [step for step, _lr in changes] == [0, 2, 3, 3]
+        assert [lr for _step, lr in changes] == pytest.approx([0.01, 0.02, 0.01, 0.005])
+        # the form's lr field and the config follow
+        assert app.query_one("#optimizer-lr", Input).value == "0.005"
+        assert app.config.optimizer.lr == pytest.approx(0.005)
+        # the loss chart's markers are the changes after the first
+        await pilot.pause(0.6)
+        history = app._snapshot.history
+        assert [step for step, _lr in history.lr_changes[1:]] == [2, 3, 3]
+
+
+async def test_learning_rate_field_refuses_bad_text_and_takes_a_good_value():
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.press("2")
+        assert app.query_one(TabbedContent).active == "model"
+        field = app.query_one("#optimizer-lr", Input)
+        await pilot.click(field)
+        assert app.focused is field
+        await pilot.press("home", "ctrl+k", *"abc", "enter")
+        assert field.value == "abc"
+        assert app.session.lr == pytest.approx(0.01)
+        form = app.query_one(HyperParamsForm)
+        error = app.query_one("#form-error")
+        assert "optimizer.lr" in form.problem
+        assert error.display and "must be a number" in str(error.render())
+        assert field.has_class("-invalid")
+        # leaving the field does not sneak the bad value in either
+        await pilot.press("escape")
+        assert app.focused is None
+        assert app.session.lr == pytest.approx(0.01)
+
+        await pilot.click(field)
+        await pilot.press("home", "ctrl+k", *"0.05", "enter")
+        assert app.session.lr == pytest.approx(0.05)
+        assert form.problem == ""
+        assert not field.has_class("-invalid")
+        assert shows_lr(app, "0.05")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# architecture edits and reset
+
+
+def hidden_widths(session: TrainingSession) -> list[int]:
+    return [layer.out_features for layer in session.model.layers[:-1] if layer.params]
+
+
+async def test_architecture_edit_at_step_0_rebuilds_at_once():
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.press("2")
+        app.query_one(ArchitectureEditor).focus()
+        await pilot.pause()
+        layers = len(app.session.model.layers)
+        await pilot.press("a")
+        assert len(app.session.model.layers) == layers + 2  # a Linear and its activation
+        assert hidden_widths(app.session) == [64, 64, 64]
+        assert len(app.screen_stack) == 1  # nothing asked
+        assert app.session.step_count == 0
+
+
+async def test_architecture_edit_after_progress_asks_first():
+    app = make_app()
+    async with running(app, notifications=True) as pilot:
+        await pilot.press("2")
+        app.query_one(ArchitectureEditor).focus()
+        await pilot.pause()
+        await step_n(pilot, 3)
+        assert app.session.step_count == 3
+
+        # n: keep the old model and training progress; the change waits for the next reset
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.session.step_count == 3
+        assert hidden_widths(app.session) == [64, 64]
+        assert app.config.model.hidden == [64, 64, 64]
+        assert any("next reset" in note.message for note in app._notifications)
+
+        # y: a new model, from step 0
+        await pilot.press("x")  # back to two hidden layers in the pending config ...
+        await pilot.press("n")  # ... kept pending
+        await pilot.press(">")  # the selected layer becomes 128 wide
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert app.session.step_count == 0
+        assert sorted(hidden_widths(app.session)) == [64, 128]
+        assert np.array_equal(np.concatenate([w.ravel() for w in weights(app.session)]),
+                              np.concatenate([w.ravel() for w in weights(TrainingSession(app.config))]))
+
+
+async def test_declined_architecture_change_applies_on_reset():
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.press("2")
+        app.query_one(ArchitectureEditor).focus()
+        await pilot.pause()
+        await step_n(pilot, 2)
+        await pilot.press("a", "n")
+        assert hidden_widths(app.session) == [64, 64]
+        await pilot.press("escape", "r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert hidden_widths(app.session) == [64, 64, 64]
+
+
+async def test_r_at_step_0_resets_without_asking():
+    app = make_app()
+    async with running(app) as pilot:
+        before = weights(app.session)
+        await pilot.press("r")
+        assert len(app.screen_stack) == 1
+        assert app.session.step_count == 0
+        assert app.session.state is State.IDLE
+        assert all(np.array_equal(a, b) for a, b in zip(before, weights(app.session)))
+
+
+async def test_r_after_progress_asks_then_resets_or_keeps():
+    app = make_app()
+    async with running(app) as pilot:
+        await step_n(pilot, 3)
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert len(app.screen_stack) == 1
+        assert app.session.step_count == 3
+
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert len(app.screen_stack) == 1
+        assert app.session.step_count == 0
+        fresh = weights(TrainingSession(app.config))
+        now = weights(app.session)
+        assert len(now) == len(fresh)
+        assert all(np.array_equal(a, b) for a, b in zip(now, fresh))
+        await pilot.pause(0.3)
+        assert "step 0" in status(app)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# screens, tabs, panes, palette
+
+
+async def test_help_screen_opens_and_closes():
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+        await pilot.press("?")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("?")
+        assert len(app.screen_stack) == 1
+
+
+async def test_number_keys_switch_tabs_and_brackets_toggle_the_side_panes():
+    app = make_app()
+    async with running(app) as pilot:
+        tabs = app.query_one(TabbedContent)
+        assert tabs.active == "train"
+        for key, tab in (("2", "model"), ("3", "gradients"), ("1", "train")):
+            await pilot.press(key)
+            assert tabs.active == tab
+        left, right = app.query_one("#model-summary"), app.query_one("#right-pane")
+        assert not left.display and not right.display  # 80 columns: charts only
+        await pilot.press("[")
+        assert left.display and not right.display
+        await pilot.press("]")
+        assert left.display and right.display
+        await pilot.press("[", "]")
+        assert not left.display and not right.display
+        # from another tab, a bracket comes back to the Train tab to show the pane
+        await pilot.press("3", "]")
+        assert tabs.active == "train"
+        assert right.display
+
+
+async def test_the_command_palette_lists_the_apps_commands():
+    app = make_app()
+    async with running(app):
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+    for title in ("Start / pause training", "Step one batch", "Reset the run", "Raise the learning rate",
+                  "Lower the learning rate", "Show the Model tab", "Help: every key"):
+        assert title in titles
+
+
+async def test_resize_below_the_minimum_shows_the_enlarge_message():
+    app = make_app()
+    async with running(app) as pilot:
+        too_small = app.query_one("#too-small")
+        assert not too_small.display
+        await pilot.resize_terminal(50, 12)
+        assert too_small.display
+        assert not app.query_one("#main").display
+        assert "enlarge" in str(too_small.render())
+        await pilot.resize_terminal(80, 24)
+        assert not too_small.display
+        assert app.query_one("#main").display
+
+
+# ---------------------------------------------------------------------------------------------------------
+# robustness
+
+
+async def test_q_quits_promptly_while_training(quick_keys):
+    app = make_app()
+
+    async def run() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("space")
+            await until(pilot, lambda: app.session.step_count > 20)
+            assert app.session.state is State.RUNNING
+            await pilot.press("q")
+            await app._task  # q alone ends the app's message loop (the training worker must not hold it)
+
+    await asyncio.wait_for(run(), timeout=5)
+    assert app.return_code == 0
+    assert not app.is_running
+
+
+async def test_a_diverging_run_stops_with_finite_weights_and_says_so():
+    app = make_app(**{"optimizer.name": "sgd", "optimizer.lr": 10.0, "model.hidden": [256, 256],
+                      "model.activations": ["relu", "relu"]})
+    async with running(app, notifications=True) as pilot:
+        await pilot.press("space")
+        await until(pilot, lambda: app.session.state is not State.RUNNING)  # within a few steps
+        assert app.session.state is State.DIVERGED
+        await until(pilot, lambda: "diverged" in status(app))
+        assert app.query_one(StatusLine).has_class("-diverged")
+        assert any(note.severity == "error" for note in app._notifications)
+        assert all(np.isfinite(param).all() for _name, param, _grad in app.session.model.parameters())
+        # the keys still answer: stepping is refused, lowering the rate and resetting recovers
+        await pilot.press("n", "minus")
+        assert app.session.state is State.DIVERGED
+        assert app.session.lr == pytest.approx(5.0)
+        await pilot.press("r", "y")
+        assert app.session.state is State.IDLE
+        assert app.session.step_count == 0
+        assert app.is_running
+
+
+async def test_huge_weights_diverge_instead_of_crashing():
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.press("n")
+        for _name, param, _grad in app.session.model.parameters():
+            param[...] = 1e30  # finite, but the forward pass overflows
+        await pilot.press("n")
+        assert app.session.state is State.DIVERGED
+        assert app.session.step_count == 1
+        await pilot.pause(0.3)
+        assert "diverged" in status(app)
+        assert all(np.isfinite(param).all() for _name, param, _grad in app.session.model.parameters())
+        assert app.is_running
+
+
+MASH_KEYS = ["space", "n", "r", "y", "plus", "minus", "1", "2", "3", "[", "]", "tab", "escape", "a", "x", "t",
+             "o", "K", "J", "less_than_sign", "greater_than_sign", "question_mark", "w", "5", "enter", "up",
+             "down"]
+
+
+async def test_random_key_mash_leaves_the_app_running(quick_keys):
+    keys = random.Random(20240601).choices(MASH_KEYS, k=200)
+    app = make_app()
+    async with running(app) as pilot:
+        for key in keys:
+            await pilot.press(key)
+            assert app._exception is None, key
+        app.session.pause()
+        await pilot.pause(0.3)
+        assert app.is_running
+        assert app._exception is None
+        assert all(np.isfinite(param).all() for _name, param, _grad in app.session.model.parameters())
+        assert math.isfinite(app.session.lr)
