@@ -110,7 +110,7 @@ class NNTuiApp(App):
         return ArchitectureEditor(hidden=list(m.hidden), activations=list(m.activations),
                                   loss=self.config.resolved_loss(), n_inputs=s.dataset.n_features,
                                   n_outputs=s.output_width(), task=s.dataset.task,
-                                  n_classes=s.dataset.n_classes, id="architecture")
+                                  n_classes=s.dataset.n_classes, id="architecture", blink=self.blink)
 
     def on_mount(self) -> None:
         self.query_one("#loss-box").border_title = "loss (train: line, validation: dots; | = lr change)"
@@ -141,6 +141,8 @@ class NNTuiApp(App):
             self._charts_timer.resume()
 
     def _refresh_numbers(self) -> None:
+        if not self.is_running:  # a tick during shutdown: the widgets may be gone
+            return
         if not self._numbers_dirty:
             if self.session.state is not State.RUNNING:
                 self._numbers_timer.pause()  # idle: no wake-ups until the next snapshot
@@ -159,6 +161,8 @@ class NNTuiApp(App):
                         title="training diverged", severity="error", timeout=10)
 
     def _refresh_charts(self) -> None:
+        if not self.is_running:
+            return
         if not self._charts_dirty:
             if self.session.state is not State.RUNNING:
                 self._charts_timer.pause()
@@ -186,13 +190,11 @@ class NNTuiApp(App):
     def _update_model_views(self) -> None:
         """After a (re)build: the model summary, the editor's view of the data's widths."""
         s = self.session
-        summary = s.model.summary()
         data = s.dataset
         self.query_one("#model-summary", Static).update(
             f"{data.name}: {len(s.x_train)} train / {len(s.x_val)} val, {data.n_features} features, "
             f"{data.n_classes} {'classes' if data.task == 'classification' else 'targets'}\n\n"
             + _compact_summary(s) + f"\n\nloss {s.loss_name}, {self.config.optimizer.name}")
-        del summary
         m = self.config.model
         self.query_one(ArchitectureEditor).set_model(
             list(m.hidden), list(m.activations), self.config.resolved_loss(), data.n_features,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -31,17 +32,24 @@ KEYS = [
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key, in one table; escape, ? or q closes it."""
+    """Every key, in one table; escape, ? or q closes it; up/down/page keys scroll."""
 
+    AUTO_FOCUS = "#help-box"  # so the keyboard scrolls it at 80x24
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        lines = ["nntui: build, train and watch a neural network written from scratch in NumPy", ""]
-        lines += [f"  {key:<10} {text}" if key else "" for key, text in KEYS]
-        lines += ["", "Training steers live: the learning rate changes on the very next batch.",
-                  "Changes to the model or data take effect on reset.", "", "escape closes this screen"]
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True, style="bold")
+        table.add_column()  # wraps with its own indent
+        for key, text in KEYS:
+            table.add_row(key, text)
         with VerticalScroll(id="help-box"):
-            yield Static("\n".join(lines), markup=False)
+            yield Static("nntui: build, train and watch a neural network written from scratch in NumPy\n",
+                         markup=False)
+            yield Static(table)
+            yield Static("\nThe learning rate changes on the very next batch. Changes to the model, data or "
+                         "optimizer take effect on reset.\nescape closes this screen; up/down scroll it.",
+                         markup=False)
 
 
 class ConfirmScreen(ModalScreen[bool]):

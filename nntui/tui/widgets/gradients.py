@@ -50,4 +50,4 @@ class GradientTable(DataTable):
             return
         for stats in layers:
             for (_label, column), value in zip(COLUMNS, layer_row(stats)):
-                self.update_cell(stats.name, column, value)
+                self.update_cell(stats.name, column, value, update_width=True)
