@@ -20,12 +20,12 @@ import numpy as np
 
 from nntui.nn import (
     LOSSES,
+    MSE,
     SGD,
     Adam,
     BinaryCrossEntropy,
     Dropout,
     Linear,
-    MSE,
     RMSProp,
     Sequential,
     SoftmaxCrossEntropy,
@@ -584,6 +584,14 @@ def build_optimizer(config: RunConfig):
 
 
 __all__ = [
-    "State", "Snapshot", "LayerStats", "StepResult", "TrainingSession", "build_model", "build_optimizer",
-    "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
+    "MSE",
+    "BinaryCrossEntropy",
+    "LayerStats",
+    "Snapshot",
+    "SoftmaxCrossEntropy",
+    "State",
+    "StepResult",
+    "TrainingSession",
+    "build_model",
+    "build_optimizer",
 ]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
@@ -32,8 +33,8 @@ from nntui.tui.widgets.status import StatusLine
 
 LR_FACTOR = 2.0
 LR_MIN, LR_MAX = 1e-6, 10.0
-NUMBERS_INTERVAL = 0.25  # seconds between refreshes of the status line and tables
-CHARTS_INTERVAL = 0.5  # seconds between chart redraws (the expensive part: ~20 ms each at 120x40)
+NUMBERS_INTERVAL = 0.5  # seconds between refreshes of the status line and tables
+CHARTS_INTERVAL = 0.33  # seconds between chart ticks; one chart per tick while training (~10-20 ms a draw)
 TRAIN_CHUNK = 0.005  # seconds of training between two turns of the event loop (keys wait at most this long)
 WIDE = 120  # from this width the Train tab shows both side panes
 
@@ -44,9 +45,9 @@ class NNTuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "nntui"
     AUTO_FOCUS = ""  # nothing focused at start, so the single-letter keys work at once
-    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (60, "-narrow"), (WIDE, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (16, "-tall")]
-    BINDINGS = [
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-narrow"), (60, "-narrow"), (WIDE, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-short"), (16, "-tall")]
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_run", "Run/Pause", key_display="space"),
         Binding("n", "step_once", "Step"),
         Binding("r", "reset", "Reset"),
@@ -65,11 +66,12 @@ class NNTuiApp(App):
     def __init__(self, config: RunConfig | None = None, *, blink: bool = True) -> None:
         super().__init__()
         self.config = (config or default_config("spiral")).validate()
-        self.session = TrainingSession(self.config, on_snapshot=self._on_snapshot)
+        self.session = TrainingSession(self.config, on_snapshot=self._on_snapshot, publish_interval=NUMBERS_INTERVAL)
         self.blink = blink
         self._snapshot: Snapshot = self.session.snapshot()
         self._numbers_dirty = self._charts_dirty = True
         self._notified_divergence = False
+        self._chart_turn = 0
 
     # -- layout ------------------------------------------------------------------------------------------------
 
@@ -78,20 +80,18 @@ class NNTuiApp(App):
         with Container(id="main"):
             yield StatusLine(id="status")
             with TabbedContent(initial="train", id="tabs"):
-                with TabPane("1 Train", id="train"):
-                    with Horizontal(id="train-row"):
-                        yield Static("", id="model-summary", markup=False)
-                        with Vertical(id="charts"):
-                            with Container(id="loss-box", classes="chart-box"):
-                                yield MetricChart(id="loss-chart")
-                            with Container(id="accuracy-box", classes="chart-box"):
-                                yield MetricChart(id="accuracy-chart")
-                        with Vertical(id="right-pane"):
-                            yield GradientTable(id="side-gradients")
-                with TabPane("2 Model", id="model"):
-                    with Horizontal(id="model-row"):
-                        yield self._architecture_editor()
-                        yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
+                with TabPane("1 Train", id="train"), Horizontal(id="train-row"):
+                    yield Static("", id="model-summary", markup=False)
+                    with Vertical(id="charts"):
+                        with Container(id="loss-box", classes="chart-box"):
+                            yield MetricChart(id="loss-chart")
+                        with Container(id="accuracy-box", classes="chart-box"):
+                            yield MetricChart(id="accuracy-chart")
+                    with Vertical(id="right-pane"):
+                        yield GradientTable(id="side-gradients")
+                with TabPane("2 Model", id="model"), Horizontal(id="model-row"):
+                    yield self._architecture_editor()
+                    yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
                 with TabPane("3 Gradients", id="gradients"):
                     yield Static(
                         "How big is each layer's gradient, and how much does a step change its weights? "
@@ -161,31 +161,39 @@ class NNTuiApp(App):
                         title="training diverged", severity="error", timeout=10)
 
     def _refresh_charts(self) -> None:
+        """Draw the charts from the newest snapshot: one chart per tick while training, all when it stops."""
         if not self.is_running:
             return
         if not self._charts_dirty:
             if self.session.state is not State.RUNNING:
                 self._charts_timer.pause()
             return
-        self._charts_dirty = False
+        running = self.session.state is State.RUNNING
+        self._chart_turn += 1
+        # While training, each chart redraws every other tick (1 Hz): drawing is what costs training speed.
+        turn = self._chart_turn % 3 if running else None
+        self._charts_dirty = running
         history = self._snapshot.history
         epochs = history.epochs
         markers = [step for step, _lr in history.lr_changes[1:]]
-        steps, losses = history.step_loss.arrays()
         epoch_steps = [r.step for r in epochs]
-        self.query_one("#loss-chart", MetricChart).set_series(
-            [Series("train", steps, losses), Series("val", epoch_steps, [r.val_loss for r in epochs],
-                                                    kind="scatter")],
-            markers=markers, xlabel="step")
-        steps, accuracies = history.step_accuracy.arrays()
-        if self.session.dataset.task == "classification":
+        tab = self.query_one(TabbedContent).active
+        if tab == "train" and turn in (None, 0):
+            steps, losses = history.step_loss.arrays()
+            self.query_one("#loss-chart", MetricChart).set_series(
+                [Series("train", steps, losses),
+                 Series("val", epoch_steps, [r.val_loss for r in epochs], kind="scatter")],
+                markers=markers, xlabel="step")
+        if tab == "train" and turn in (None, 1) and self.session.dataset.task == "classification":
+            steps, accuracies = history.step_accuracy.arrays()
             self.query_one("#accuracy-chart", MetricChart).set_series(
                 [Series("train", steps, accuracies),
                  Series("val", epoch_steps, [r.val_accuracy for r in epochs], kind="scatter")],
                 markers=markers, xlabel="step")
-        grad_series = [Series(f"layer {name}", *series.arrays())
-                       for name, series in history.grad_norms.items()]
-        self.query_one("#grad-chart", MetricChart).set_series(grad_series, xlabel="step", ylog=True)
+        if tab == "gradients" and turn in (None, 2):
+            grad_series = [Series(f"layer {name}", *series.arrays())
+                           for name, series in history.grad_norms.items()]
+            self.query_one("#grad-chart", MetricChart).set_series(grad_series, xlabel="step", ylog=True)
 
     def _update_model_views(self) -> None:
         """After a (re)build: the model summary, the editor's view of the data's widths."""
@@ -202,7 +210,6 @@ class NNTuiApp(App):
         self.query_one(HyperParamsForm).set_values(self.config)
         self._notified_divergence = False
         self._numbers_dirty = self._charts_dirty = True
-
     # -- actions -----------------------------------------------------------------------------------------------
 
     def action_toggle_run(self) -> None:

@@ -1,15 +1,14 @@
-"""Per-layer gradient health: a table of the latest numbers and, on the Gradients tab, a log-scale chart."""
+"""Per-layer gradient health as a small text table: cheap to redraw a few times a second while training."""
 
 from __future__ import annotations
 
 import math
 
-from textual.widgets import DataTable
+from textual.widgets import Static
 
 from nntui.train.session import LayerStats
 
-COLUMNS = [("layer", "layer"), ("|dW|", "grad"), ("|W|", "weight"), ("upd/W", "ratio"), ("dead", "dead"),
-           ("sat", "sat")]
+HEADERS = ("layer", "|dW|", "|W|", "upd/W", "dead", "sat")
 
 
 def _sci(value: float) -> str:
@@ -25,29 +24,34 @@ def layer_row(stats: LayerStats) -> tuple[str, ...]:
             _share(stats.dead_fraction), _share(stats.saturation))
 
 
-class GradientTable(DataTable):
-    """One row per Linear layer: gradient norm, weight norm, update-to-weight ratio, dead and saturated units."""
+def format_table(layers: tuple[LayerStats, ...]) -> str:
+    """The rows under a header, columns aligned (numbers right-aligned)."""
+    rows = [HEADERS, *(layer_row(stats) for stats in layers)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+class GradientTable(Static):
+    """One row per Linear layer: gradient norm, weight norm, update-to-weight ratio, dead and saturated units.
+
+    A plain text table rather than a DataTable: it is display-only and redrawn while training, and a DataTable
+    costs ~10 ms a redraw where this costs well under one.
+    """
 
     DEFAULT_CSS = """
-    GradientTable { height: auto; max-height: 100%; }
+    GradientTable { height: auto; padding: 0 1; }
     """
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, **kwargs)
-        self._layer_keys: tuple[str, ...] = ()
-
-    def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            self.add_column(label, key=key)
+        super().__init__("", markup=False, **kwargs)
+        self._rows = -1
+        self.text = ""
 
     def show(self, layers: tuple[LayerStats, ...]) -> None:
-        keys = tuple(stats.name for stats in layers)
-        if keys != self._layer_keys:  # the model changed: rebuild the rows
-            self.clear()
-            for stats in layers:
-                self.add_row(*layer_row(stats), key=stats.name)
-            self._layer_keys = keys
-            return
-        for stats in layers:
-            for (_label, column), value in zip(COLUMNS, layer_row(stats)):
-                self.update_cell(stats.name, column, value, update_width=True)
+        self.text = format_table(layers)
+        self.update(self.text, layout=len(layers) != self._rows)  # re-lay out only when the row count changes
+        self._rows = len(layers)

@@ -346,12 +346,14 @@ class HyperParamsForm(Widget):
 
     def _mark(self, dotted: str, field: Input) -> None:
         mark = self.query_one(f"#{_widget_id(dotted)}-mark", Static)
-        mark.update(INVALID_MARK if dotted in self._problems else " ")
+        mark.update(INVALID_MARK if dotted in self._problems else " ", layout=False)  # one fixed cell
         field.set_class(dotted in self._problems, "-invalid")
 
     def _show_problem(self, latest: str) -> None:
         """The latest field's problem if it has one, else any other field's, else nothing."""
         message = self._problems.get(latest) or next(iter(self._problems.values()), "")
+        if message == self._problem:
+            return  # unchanged: no repaint, no re-layout
         self._problem = message
         self.query_one("#form-error", Static).update(message)
 

@@ -40,10 +40,14 @@ class StatusLine(Static):
 
     def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
+        self._shown: tuple | None = None  # (state, message) of the last update
 
     def show(self, snap: Snapshot) -> None:
         text = status_text(snap)
         if snap.message and snap.message not in ("running", "paused"):
             text += f"  ·  {snap.message}"
         self.set_class(snap.state is State.DIVERGED, "-diverged")
-        self.update(text)
+        # Re-laying out the screen costs ~25 ms at 120x40: only when the text may change its number of lines.
+        key = (snap.state, snap.message)
+        self.update(text, layout=key != self._shown)
+        self._shown = key
