@@ -165,6 +165,8 @@ class TrainingSession:
         self.message = "ready: press start"
         self.last_loss = self.last_accuracy = math.nan
         self._last_update_norms: dict[int, float] = {}
+        #: Per Linear layer index: the change the last measured step made to W (``W_after - W_before``).
+        self.last_updates: dict[int, np.ndarray] = {}
         self._good_weights = self._copy_weights()
         self._good_optimizer = self.optimizer.state_dict()
         self._good_step = 0
@@ -316,7 +318,9 @@ class TrainingSession:
 
     def _record_update_norms(self, before: list[np.ndarray]) -> None:
         for i, old in zip(self._linear_indices(), before):
-            self._last_update_norms[i] = float(np.linalg.norm(self.model.layers[i].params["W"] - old))
+            update = self.model.layers[i].params["W"] - old
+            self.last_updates[i] = update
+            self._last_update_norms[i] = float(np.linalg.norm(update))
 
     def layer_stats(self) -> tuple[LayerStats, ...]:
         """Per Linear layer: gradient and weight norms, update-to-weight ratio, dead or saturated units."""
