@@ -82,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="end with one line of JSON holding the results")
     train.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: best for small nets)")
 
+    check = commands.add_parser(
+        "gradcheck", help="check the engine's gradients against finite differences",
+        description="Compare the analytic gradients of the configured model (float64 copy, initial weights) with "
+                    "central finite differences on a few training samples. Exit 0 when every parameter's worst "
+                    "relative error is below 1e-6, 1 when one is not.")
+    check.add_argument("--config", metavar="TOML", help="run configuration to start from (flags override it)")
+    _add_field_flags(check)
+    check.add_argument("--samples-checked", type=int, default=8, dest="n_check",
+                       help="training samples in the check (default 8)")
+    check.add_argument("--json", action="store_true", help="print one line of JSON: max_rel_error and params")
+
     commands.add_parser("datasets", help="list the built-in datasets", description="List the built-in datasets.")
     commands.add_parser("bench", help="engine throughput beside a plain NumPy loop", add_help=False)
     return parser
@@ -252,6 +263,27 @@ class _EpochReporter:
             self.progress.stop()
 
 
+def run_gradcheck(args: argparse.Namespace) -> int:
+    from nntui.train.checks import TOLERANCE, gradient_check
+    from nntui.train.session import TrainingSession
+
+    if args.n_check < 1:
+        raise UsageError(f"--samples-checked must be at least 1, got {args.n_check}")
+    session = TrainingSession(config_from_args(args))
+    result = gradient_check(session, n_samples=args.n_check)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        shapes = {name: param.shape for name, param, _g in session.model.parameters()}
+        print(f"{'parameter':<10} {'shape':<12} {'max relative error':>18}")
+        for name, error in result.errors.items():
+            verdict = "ok" if error < TOLERANCE else "FAIL"
+            print(f"{name:<10} {str(shapes[name]):<12} {error:>18.2e}  {verdict}")
+        print(f"{'passed' if result.passed else 'FAILED'}: worst {result.max_rel_error:.2e} "
+              f"(tolerance {TOLERANCE:g}; {result.n_samples} samples, float64, central differences)")
+    return 0 if result.passed else 1
+
+
 def run_datasets() -> int:
     from nntui.train.data import describe_builtin
 
@@ -300,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_train(args)
         if args.command == "datasets":
             return run_datasets()
+        if args.command == "gradcheck":
+            return run_gradcheck(args)
         return run_app(args)
     except (UsageError, ConfigError, DataError, CheckpointError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

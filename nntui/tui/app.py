@@ -25,7 +25,7 @@ from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_
 from nntui.train.data import DataError
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import MetricChart, Series
-from nntui.tui.screens import ConfirmScreen, HelpScreen
+from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import GradientTable
 from nntui.tui.widgets.hyperparams import HyperParamsForm
@@ -59,6 +59,7 @@ class NNTuiApp(App):
         Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="["),
         Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]"),
         Binding("escape", "leave_field", "Leave field", show=False),
+        Binding("g", "gradient_check", "Grad check"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -289,6 +290,18 @@ class NNTuiApp(App):
     def action_leave_field(self) -> None:
         self.set_focus(None)
 
+    def action_gradient_check(self) -> None:
+        """Compare the current model's gradients with finite differences (a float64 copy; training goes on)."""
+        from nntui.train.checks import gradient_check
+
+        try:
+            result = gradient_check(self.session)
+        except (ValueError, FloatingPointError) as error:
+            self.notify(f"gradient check failed to run: {error}", severity="error")
+            return
+        shapes = {name: param.shape for name, param, _g in self.session.model.parameters()}
+        self.push_screen(GradientCheckScreen(result, shapes))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -355,6 +368,8 @@ class NNTuiApp(App):
         yield SystemCommand("Lower the learning rate", "-: divide it by 2", self.action_lr_down)
         for tab, title in (("train", "Train"), ("model", "Model"), ("gradients", "Gradients")):
             yield SystemCommand(f"Show the {title} tab", "1, 2, 3", lambda t=tab: self.action_show_tab(t))
+        yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",
+                            self.action_gradient_check)
         yield SystemCommand("Help: every key", "?", self.action_help)
 
 

@@ -20,6 +20,7 @@ KEYS = [
     ("1 2 3", "Train, Model and Gradients tabs"),
     ("[ / ]", "hide or show the model (left) and gradient (right) side panes on the Train tab"),
     ("tab", "move between panes and fields; escape leaves a field"),
+    ("g", "gradient check: the backward pass against finite differences"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
     ("q", "quit (also while training)"),
@@ -70,3 +71,33 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class GradientCheckScreen(ModalScreen[None]):
+    """The result of a gradient check: the worst relative error per parameter, and the verdict."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,g,q,enter", "dismiss", "Close")]
+
+    def __init__(self, result, shapes: dict[str, tuple]) -> None:
+        super().__init__()
+        self.result, self.shapes = result, shapes
+
+    def compose(self) -> ComposeResult:
+        from nntui.train.checks import TOLERANCE
+
+        table = Table(box=None, padding=(0, 2))
+        table.add_column("parameter")
+        table.add_column("shape")
+        table.add_column("worst relative error", justify="right")
+        table.add_column("")
+        for name, error in self.result.errors.items():
+            table.add_row(name, str(self.shapes.get(name, "")), f"{error:.2e}",
+                          "ok" if error < TOLERANCE else "FAIL")
+        verdict = "passed" if self.result.passed else "FAILED"
+        with Vertical(id="gradcheck-box"):
+            yield Static("Gradient check: the backward pass against central finite differences "
+                         f"(float64 copy of the current weights, {self.result.n_samples} training samples)\n",
+                         markup=False)
+            yield Static(table)
+            yield Static(f"\n{verdict}: worst {self.result.max_rel_error:.2e}, tolerance {TOLERANCE:g}. "
+                         "Same check from the shell: nntui gradcheck\nescape closes", markup=False)

@@ -448,3 +448,24 @@ async def test_random_edits_of_the_architecture_leave_the_app_running(quick_keys
         if app.session.step_count == 0:  # ... which the session has, unless a declined change awaits a reset
             assert hidden_widths(app.session) == app.config.model.hidden
         assert all(np.isfinite(param).all() for _name, param, _grad in app.session.model.parameters())
+
+
+async def test_g_runs_a_gradient_check_of_the_current_model_and_shows_it():
+    from nntui.tui.screens import GradientCheckScreen
+
+    app = NNTuiApp(blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "n")
+        await pilot.pause(0.2)
+        weights = [p.copy() for _n, p, _g in app.session.model.parameters()]
+        await pilot.press("g")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, GradientCheckScreen)
+        result = app.screen.result
+        assert result.passed and set(result.errors) == {n for n, _p, _g in app.session.model.parameters()}
+        # the check ran on a copy: the session's weights are untouched
+        assert all(np.array_equal(a, p) for a, (_n, p, _g) in zip(weights, app.session.model.parameters()))
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, GradientCheckScreen)
+        app.exit()

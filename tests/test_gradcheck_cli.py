@@ -1,0 +1,66 @@
+"""`nntui gradcheck`: the engine's gradients against finite differences, from the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nntui.cli import main
+from nntui.nn.layers import Tanh
+
+
+def run(capsys, *args):
+    code = main(["gradcheck", "--json", *args])
+    out = capsys.readouterr().out.strip().splitlines()
+    return code, json.loads(out[-1])
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+def test_every_activation_passes(capsys, activation):
+    code, result = run(capsys, "--dataset", "spiral", "--hidden", "16,8", "--activation", activation)
+    assert code == 0
+    assert result["passed"] and result["max_rel_error"] < 1e-6
+    assert set(result["params"]) == {"0.W", "0.b", "2.W", "2.b", "4.W", "4.b"}
+
+
+@pytest.mark.parametrize("loss", ["softmax_ce", "bce"])
+def test_the_classification_losses_pass(capsys, loss):
+    code, result = run(capsys, "--dataset", "moons", "--hidden", "8", "--loss", loss)
+    assert code == 0 and result["max_rel_error"] < 1e-6
+
+
+def test_mean_squared_error_on_a_regression_file_passes(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 3))
+    np.savez(tmp_path / "reg.npz", x=x, y=x @ np.array([1.0, -2.0, 0.5]))
+    code, result = run(capsys, "--dataset", str(tmp_path / "reg.npz"), "--task", "regression", "--hidden", "8",
+                       "--activation", "tanh")
+    assert code == 0 and result["max_rel_error"] < 1e-6
+
+
+def test_dropout_layers_are_checked_in_evaluation_mode(capsys):
+    code, result = run(capsys, "--dataset", "blobs", "--hidden", "8", "--dropout", "0.3")
+    assert code == 0 and result["passed"]
+
+
+def test_a_deliberately_broken_backward_fails_with_exit_code_1(capsys, monkeypatch):
+    def wrong_backward(self, grad_y, input_grad=True):
+        return grad_y * (1 - self.y)  # forgets to square y: dtanh/dx is 1 - y^2
+
+    monkeypatch.setattr(Tanh, "backward", wrong_backward)
+    code, result = run(capsys, "--dataset", "spiral", "--hidden", "16", "--activation", "tanh")
+    assert code == 1
+    assert not result["passed"]
+    assert result["params"]["0.W"] > 1e-3  # the layer below the broken Tanh gets the wrong gradient
+    assert result["params"]["2.W"] < 1e-6  # the output layer, above it, is still right
+
+
+def test_the_plain_output_names_each_parameter_and_the_verdict(capsys):
+    assert main(["gradcheck", "--hidden", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "0.W" in out and "(2, 4)" in out and "passed" in out
+
+
+def test_bad_flags_exit_2_with_one_line(capsys):
+    assert main(["gradcheck", "--hidden", "0"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
