@@ -278,7 +278,7 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         print(f"{'parameter':<10} {'shape':<12} {'max relative error':>18}")
         for name, error in result.errors.items():
             verdict = "ok" if error < TOLERANCE else "FAIL"
-            print(f"{name:<10} {str(shapes[name]):<12} {error:>18.2e}  {verdict}")
+            print(f"{name:<10} {shapes[name]!s:<12} {error:>18.2e}  {verdict}")
         print(f"{'passed' if result.passed else 'FAILED'}: worst {result.max_rel_error:.2e} "
               f"(tolerance {TOLERANCE:g}; {result.n_samples} samples, float64, central differences)")
     return 0 if result.passed else 1

@@ -161,7 +161,7 @@ class NNTuiApp(App):
             self.notify(snap.message + " Press - to lower the learning rate, then r to reset.",
                         title="training diverged", severity="error", timeout=10)
 
-    def _refresh_charts(self) -> None:
+    def _refresh_charts(self, all_charts: bool = False) -> None:
         """Draw the charts from the newest snapshot: one chart per tick while training, all when it stops."""
         if not self.is_running:
             return
@@ -172,7 +172,7 @@ class NNTuiApp(App):
         running = self.session.state is State.RUNNING
         self._chart_turn += 1
         # While training, each chart redraws every other tick (1 Hz): drawing is what costs training speed.
-        turn = self._chart_turn % 3 if running else None
+        turn = self._chart_turn % 3 if running and not all_charts else None
         self._charts_dirty = running
         history = self._snapshot.history
         epochs = history.epochs
@@ -277,7 +277,10 @@ class NNTuiApp(App):
 
     @on(TabbedContent.TabActivated)
     def tab_activated(self) -> None:
-        self._on_snapshot(self._snapshot)  # what the new tab shows is drawn at the next tick
+        """Draw what the new tab shows now, from the newest snapshot (hidden tabs are not kept up to date)."""
+        self._on_snapshot(self._snapshot)
+        self._refresh_numbers()
+        self._refresh_charts(all_charts=True)
 
     def action_toggle_pane(self, side: str) -> None:
         pane = self.query_one("#model-summary" if side == "left" else "#right-pane")

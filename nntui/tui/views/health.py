@@ -1,0 +1,116 @@
+"""The Health tab: per layer, the numbers that say whether it learns well, and plain words when one does not.
+
+The table shows the same ``LayerStats`` as the gradients tab (same strings, from ``layer_row``), with every number
+outside its healthy range marked ``!`` (warning) or ``!!`` (alarm). Under it, ``diagnose``'s findings as sentences,
+each with what to try. Two Statics, rebuilt only when their text changes: cheap enough to refresh while training.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from nntui.train.insight.health import Finding, diagnose
+from nntui.train.session import LayerStats, Snapshot, State, TrainingSession
+from nntui.tui.views.base import InsightView
+from nntui.tui.widgets.gradients import HEADERS, layer_row
+
+MARKS = {"warning": "!", "alarm": "!!"}
+STYLES = {"warning": "bold yellow", "alarm": "bold red"}
+# The table's columns after the name, in order, and the LayerStats field each shows.
+QUANTITIES = ("grad_norm_w", "weight_norm", "update_ratio", "dead_fraction", "saturation")
+HEALTHY_RANGES = "healthy: upd/W about 1e-3 (1e-5 to 1e-2), dead < 50%, sat < 50%   ! warning  !! alarm"
+HEALTHY = ("All layers look healthy: the gradient reaches the first layer, each step changes the weights by a "
+           "sensible share of their size, and few units are dead or saturated.")
+NO_STEP_YET = ("No training step yet: press space to train, or n for a single step. The checks start after the "
+               "first step.")
+
+
+def health_table(layers: tuple[LayerStats, ...], findings: list[Finding]) -> Text:
+    """The layer table as text, each number a finding is about marked with ! or !! and coloured."""
+    worst: dict[tuple[str, str], str] = {}
+    for finding in findings:
+        key = (finding.layer, finding.quantity)
+        if worst.get(key) != "alarm":
+            worst[key] = finding.severity
+    rows: list[list[tuple[str, str | None]]] = [[(header, None) for header in HEADERS]]
+    for stats in layers:
+        cells = layer_row(stats)
+        row = [(cells[0], None)]
+        for quantity, cell in zip(QUANTITIES, cells[1:]):
+            severity = worst.get((stats.name, quantity))
+            row.append((cell + MARKS[severity], severity) if severity else (cell + "  ", None))
+        rows.append(row)
+    widths = [max(len(row[i][0]) for row in rows) for i in range(len(HEADERS))]
+    table = Text(no_wrap=True, overflow="crop")
+    for number, row in enumerate(rows):
+        if number:
+            table.append("\n")
+        for column, ((cell, severity), width) in enumerate(zip(row, widths)):
+            text = cell.ljust(width) if column == 0 else "  " + cell.rjust(width)
+            style = STYLES.get(severity or "", "bold" if number == 0 else "")
+            table.append(text, style=style)
+    return table
+
+
+def findings_text(findings: list[Finding], snapshot: Snapshot) -> Text:
+    """The findings as sentences with what to try; a reassuring line when there are none."""
+    text = Text()
+    if snapshot.state is State.DIVERGED:
+        text.append("The run diverged. ", style=STYLES["alarm"])
+        text.append(snapshot.message + "\n")
+    if snapshot.step == 0:
+        text.append(NO_STEP_YET)
+        return text
+    if not findings:
+        text.append(HEALTHY, style="green")
+        return text
+    for number, finding in enumerate(findings):
+        if number:
+            text.append("\n")
+        text.append(f"{finding.severity.upper()} ", style=STYLES[finding.severity])
+        text.append(f"layer {finding.layer}: {finding.what}.\n", style="bold")
+        text.append(f"  try: {finding.hint}.")
+    return text
+
+
+class HealthView(InsightView):
+    """Per Linear layer: |dW|, |W|, upd/W, dead and saturated shares, marked when out of range, then findings."""
+
+    TITLE = "Health"
+    EXPLANATION = ("Is each layer learning well? Numbers outside the healthy range are marked ! or !!, "
+                   "explained below with what to try.")
+
+    DEFAULT_CSS = """
+    HealthView { height: 1fr; }
+    HealthView #health-table { height: auto; padding: 0 1; }
+    HealthView #health-ranges { height: 1; padding: 0 1; color: $text-muted; }
+    HealthView #health-scroll { height: 1fr; padding: 0 1; }
+    HealthView #health-findings { height: auto; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.findings: list[Finding] = []
+        self._shown: tuple[str, str] | None = None  # (table, findings) as plain text, to skip unchanged updates
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="health-table", markup=False)
+        yield Static(HEALTHY_RANGES, id="health-ranges", markup=False)
+        with VerticalScroll(id="health-scroll"):
+            yield Static("", id="health-findings", markup=False)
+
+    def update_view(self, session: TrainingSession, snapshot: Snapshot) -> None:
+        """Show ``snapshot.layers`` and what ``diagnose`` says about them."""
+        self.findings = diagnose(snapshot.layers) if snapshot.step > 0 else []
+        table = health_table(snapshot.layers, self.findings)
+        findings = findings_text(self.findings, snapshot)
+        shown = (table.plain, findings.plain)
+        if shown == self._shown:
+            return  # nothing changed: no repaint, no layout
+        rows_changed = self._shown is None or self._shown[0].count("\n") != shown[0].count("\n")
+        self._shown = shown
+        self.query_one("#health-table", Static).update(table, layout=rows_changed)
+        self.query_one("#health-findings", Static).update(findings)
