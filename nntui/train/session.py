@@ -113,6 +113,8 @@ class TrainingSession:
         self.dataset = dataset if dataset is not None else self._load_data(self.config)
         self._wake: asyncio.Event | None = None
         self._stop_requested = False
+        #: Slow motion for watching: at most this many steps a second in ``run()`` (None: as fast as it goes).
+        self.max_steps_per_second: float | None = None
         self._build()
 
     # -- building ----------------------------------------------------------------------------------------------
@@ -480,6 +482,16 @@ class TrainingSession:
         quiet.__enter__()
         try:
             while not self._stop_requested:
+                if self.state is State.RUNNING and self.max_steps_per_second:
+                    # Slow motion: one step, then wait for its turn (the wait is cut short by any command).
+                    self.step(collect_stats=True)
+                    self.publish(force=True)
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), 1.0 / self.max_steps_per_second)
+                    except TimeoutError:
+                        pass
+                    continue
                 if self.state is State.RUNNING:
                     deadline = time.perf_counter() + chunk_seconds
                     while self.state is State.RUNNING and not self._stop_requested:

@@ -36,6 +36,7 @@ LR_MIN, LR_MAX = 1e-6, 10.0
 NUMBERS_INTERVAL = 0.5  # seconds between refreshes of the status line and tables
 CHARTS_INTERVAL = 0.33  # seconds between chart ticks; one chart per tick while training (~10-20 ms a draw)
 TRAIN_CHUNK = 0.005  # seconds of training between two turns of the event loop (keys wait at most this long)
+SLOW_MOTION = 30.0  # steps per second in slow motion (s)
 WIDE = 120  # from this width the Train tab shows both side panes
 
 
@@ -59,6 +60,7 @@ class NNTuiApp(App):
         Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="["),
         Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]"),
         Binding("escape", "leave_field", "Leave field", show=False),
+        Binding("s", "slow_motion", "Slow"),
         Binding("g", "gradient_check", "Grad check"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -293,6 +295,15 @@ class NNTuiApp(App):
     def action_leave_field(self) -> None:
         self.set_focus(None)
 
+    def action_slow_motion(self) -> None:
+        """Toggle slow motion: a few dozen steps a second, to watch the curves and numbers move."""
+        slow = self.session.max_steps_per_second is None
+        self.session.max_steps_per_second = SLOW_MOTION if slow else None
+        self.query_one(StatusLine).slow_motion = slow
+        self._numbers_dirty = True
+        self._refresh_numbers()
+        self.notify(f"slow motion: {SLOW_MOTION:g} steps per second" if slow else "full speed")
+
     def action_gradient_check(self) -> None:
         """Compare the current model's gradients with finite differences (a float64 copy; training goes on)."""
         from nntui.train.checks import gradient_check
@@ -371,6 +382,8 @@ class NNTuiApp(App):
         yield SystemCommand("Lower the learning rate", "-: divide it by 2", self.action_lr_down)
         for tab, title in (("train", "Train"), ("model", "Model"), ("gradients", "Gradients")):
             yield SystemCommand(f"Show the {title} tab", "1, 2, 3", lambda t=tab: self.action_show_tab(t))
+        yield SystemCommand("Slow motion on / off", f"s: at most {SLOW_MOTION:g} steps a second",
+                            self.action_slow_motion)
         yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",
                             self.action_gradient_check)
         yield SystemCommand("Help: every key", "?", self.action_help)

@@ -20,6 +20,7 @@ KEYS = [
     ("1 2 3", "Train, Model and Gradients tabs"),
     ("[ / ]", "hide or show the model (left) and gradient (right) side panes on the Train tab"),
     ("tab", "move between panes and fields; escape leaves a field"),
+    ("s", "slow motion on/off: a few dozen steps a second, to watch training happen"),
     ("g", "gradient check: the backward pass against finite differences"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),

@@ -672,3 +672,20 @@ def test_regression_from_an_npz_file_trains_with_mse(linear_regression_file):
     # the validation loss is the mean squared error of the model's predictions, worked out here
     predictions = session.predict(session.x_val).astype(np.float64)
     assert records[-1].val_loss == pytest.approx(np.mean((predictions - session.y_val) ** 2), rel=1e-5)
+
+
+async def test_slow_motion_caps_the_steps_per_second_and_full_speed_lifts_the_cap():
+    session = TrainingSession(apply_overrides(default_config("spiral"), {"training.epochs": 1000}))
+    session.max_steps_per_second = 40
+    task = asyncio.create_task(session.run())
+    await asyncio.sleep(0)
+    session.start()
+    await asyncio.sleep(0.5)
+    slow_steps = session.step_count
+    assert 5 <= slow_steps <= 25  # about 20 at 40 steps a second
+    session.max_steps_per_second = None
+    session._poke()
+    await asyncio.sleep(0.3)
+    assert session.step_count > slow_steps + 100
+    session.stop()
+    await asyncio.wait_for(task, 2)

@@ -469,3 +469,14 @@ async def test_g_runs_a_gradient_check_of_the_current_model_and_shows_it():
         await pilot.pause(0.1)
         assert not isinstance(app.screen, GradientCheckScreen)
         app.exit()
+
+
+async def test_s_toggles_slow_motion_and_says_so_on_the_status_line():
+    app = NNTuiApp(apply_overrides(default_config("spiral"), {"training.epochs": 100000}), blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        assert app.session.max_steps_per_second is not None
+        assert "slow motion" in str(app.query_one(StatusLine).render())
+        await pilot.press("s")
+        assert app.session.max_steps_per_second is None
+        app.exit()

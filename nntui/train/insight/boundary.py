@@ -105,6 +105,8 @@ def decision_grid(session: TrainingSession, columns: int, rows: int, margin: flo
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
     x = np.asarray(session.x_train, dtype=np.float64)
+    if len(x) == 0:
+        raise ValueError(f"{session.dataset.name} has no training points to draw a boundary around")
     (x_low, x_high), (y_low, y_high) = (_span(x[:, feature], margin) for feature in (0, 1))
     x_edges = np.linspace(x_low, x_high, columns + 1)
     y_edges = np.linspace(y_high, y_low, rows + 1)  # top edge first

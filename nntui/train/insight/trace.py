@@ -39,6 +39,8 @@ LOSS_FORMULAS: dict[type[Loss], str] = {
     BinaryCrossEntropy: "p = sigmoid(pred)\nL = -(target · log p + (1 - target) · log(1 - p))",
 }
 
+LOSS_NAMES = {"softmax_ce": "softmax cross-entropy", "bce": "binary cross-entropy", "mse": "mean squared error"}
+
 
 @dataclass(frozen=True, eq=False)
 class TraceStep:
@@ -78,7 +80,7 @@ def trace_sample(session, index: int, split: str = "train") -> list[TraceStep]:
         grad = loss.backward()
         steps.append(TraceStep(
             "backward", None, "Loss gradient: dL/dpred", _formula_lines(backward_comment(type(loss))),
-            {"dL/dpred": _frozen(grad)}, "what the last layer receives as its dL/dy"))
+            {"dL/dpred": _frozen(grad)}, "z is pred; this is the dL/dy the last layer receives"))
         for layer_index in range(len(model.layers) - 1, -1, -1):
             grad = _backward(model.layers[layer_index], layer_index, grad, steps)
     return steps
@@ -148,7 +150,8 @@ def _loss_step(loss: Loss, pred: np.ndarray, target: np.ndarray, value: float, s
         arrays["target"] = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
     arrays["L"] = np.asarray(value)
     formula = LOSS_FORMULAS.get(type(loss), _loss_docstring_formula(loss))
-    return TraceStep("loss", None, f"Loss: {session.loss_name}", formula,
+    title = f"Loss: {LOSS_NAMES.get(session.loss_name, session.loss_name)}"
+    return TraceStep("loss", None, title, formula,
                      {key: _frozen(array) for key, array in arrays.items()}, note)
 
 
@@ -161,7 +164,7 @@ def _backward(layer: Layer, index: int, grad_y: np.ndarray, steps: list[TraceSte
         arrays = {"dL/dy": grad_y, "x": layer.x, "dL/dW": layer.grads["W"], "dL/db": layer.grads["b"],
                   "dL/dx": grad_x}
         title = f"Layer {index} · {name}: gradients of W, b and the input"
-        note = "dL/dW[i, j] = x[i] · dL/dy[j]: a weight's gradient is its input times its output's gradient"
+        note = "each dL/dW[i, j] = x[i] · dL/dy[j]: an input times an output's gradient"
     elif not layer.params:
         grad_x = layer.backward(grad_y)
         # The local derivative f'(x), as this layer's own backward computes it: the gradient of a 1 upstream.
@@ -169,7 +172,8 @@ def _backward(layer: Layer, index: int, grad_y: np.ndarray, steps: list[TraceSte
         arrays = {"dL/dy": grad_y, "f'(x)": local, "dL/dx": grad_x}
         title = f"Layer {index} · {name}: gradient through the " + (
             "dropout (identity)" if isinstance(layer, Dropout) else "activation")
-        formula = (formula + "\n" if formula else "") + "dL/dx = dL/dy * f'(x), element by element"
+        if not isinstance(layer, Dropout):
+            formula = (formula + "\n" if formula else "") + "that is, dL/dx = dL/dy * f'(x), element by element"
         note = ""
     else:  # a layer type with parameters that the trace does not know: its gradients, by name
         grad_x = layer.backward(grad_y)
@@ -265,22 +269,6 @@ def format_vector(v, max_items: int = 8, digits: int = 3) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-def summarize_matrix(m, max_items: int = 8, max_rows: int = 2, digits: int = 3) -> list[str]:
-    """A matrix as a few lines: "64×3  norm 2.51  rows 0-1 of 64", then its first rows with format_vector."""
-    m = np.asarray(m)
-    if m.ndim != 2:
-        return [format_vector(m, max_items, digits)]
-    rows, cols = m.shape
-    shown = min(rows, max_rows)
-    which = f"row 0 of {rows}" if shown == 1 else f"rows 0-{shown - 1} of {rows}"
-    with np.errstate(all="ignore"):
-        norm = float(np.linalg.norm(m))
-    lines = [f"{rows}×{cols}  norm {format_number(norm, digits)}  {which}" if rows > shown
-             else f"{rows}×{cols}  norm {format_number(norm, digits)}"]
-    lines.extend(f"[{r}] {format_vector(m[r], max_items, digits)}" for r in range(shown))
-    return lines
-
-
 __all__ = [
     "TraceStep",
     "backward_comment",
@@ -289,6 +277,5 @@ __all__ = [
     "layer_name",
     "sample_label",
     "split_arrays",
-    "summarize_matrix",
     "trace_sample",
 ]

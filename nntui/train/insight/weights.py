@@ -29,7 +29,7 @@ def layer_matrices(session, linear_index: int) -> tuple[np.ndarray, np.ndarray, 
     """
     layer = session.model.layers[linear_index]
     if not isinstance(layer, Linear):
-        raise ValueError(f"layer {linear_index} is a {type(layer).__name__}, not a Linear layer")
+        raise TypeError(f"layer {linear_index} is a {type(layer).__name__}, not a Linear layer")
     return layer.params["W"], layer.grads["W"], session.last_updates.get(linear_index)
 
 

@@ -7,8 +7,9 @@ Three pages, switched with keys while the view has focus:
 * ``f`` first-layer weights: each first-layer unit's weights laid out as an image.
 
 Images are drawn with the upper half block ``▀``: its foreground colour is one pixel and its background colour the
-pixel below, so an 8x8 image takes 8 columns and 4 rows. Only the 16 standard terminal colours are used (four
-greys for pixels, blue and red for weights), so the pictures survive a 16-colour terminal.
+pixel below, so an 8x8 image takes 8 columns and 4 rows. The colours are few (four greys for pixels, two blues, a
+near-black and two reds for weights) and each one lies nearest a different one of the 16 standard terminal colours,
+so a 16-colour terminal still tells every level apart.
 
 Every number comes from ``nntui.train.insight.digits``; this module only lays them out.
 """
@@ -36,9 +37,12 @@ PAGE_KEYS = {"confusion": "c", "mistakes": "m", "weights": "f"}
 
 HALF_BLOCK = "▀"
 #: Pixel greys, dark to light: paper is black, ink is white, as the digits are stored (0 = blank, 16 = ink).
-GREYS = ("black", "bright_black", "white", "bright_white")
+#: In 16 colours they become black, bright black, white and bright white. (Not the ANSI names themselves: Textual's
+#: default palette gives blue and bright blue, red and bright red, the same colour.)
+GREYS = ("rgb(20,20,20)", "rgb(100,100,100)", "rgb(180,180,180)", "rgb(250,250,250)")
 #: Weight colours, most negative to most positive; the middle one is "about zero".
-DIVERGING = ("bright_blue", "blue", "black", "red", "bright_red")
+#: In 16 colours: bright blue, blue, black, red, bright red.
+DIVERGING = ("rgb(60,120,255)", "rgb(30,50,140)", "rgb(20,20,20)", "rgb(140,30,30)", "rgb(255,60,50)")
 #: |w| / largest |w| of the image: below the first bound counts as zero, above the second as strong.
 WEIGHT_BOUNDS = (0.2, 0.6)
 CAPTION_WIDTH = 8  # "7→1 100%" or "u127 2.3"
@@ -318,7 +322,7 @@ def _mistake_caption(mistake: insight.Mistake, names: list[str]) -> Text:
     caption.append(names[mistake.true_label][:3], style="bold green")
     caption.append("→")
     caption.append(names[mistake.predicted_label][:3], style="bold red")
-    caption.append(f" {mistake.confidence:.0%}")
+    caption.append(f" {mistake.confidence:.0%}" if math.isfinite(mistake.confidence) else " ?")
     return caption
 
 

@@ -35,23 +35,20 @@ def health_table(layers: tuple[LayerStats, ...], findings: list[Finding]) -> Tex
         key = (finding.layer, finding.quantity)
         if worst.get(key) != "alarm":
             worst[key] = finding.severity
-    rows: list[list[tuple[str, str | None]]] = [[(header, None) for header in HEADERS]]
+    rows = [(HEADERS, (None,) * len(QUANTITIES))]
     for stats in layers:
-        cells = layer_row(stats)
-        row = [(cells[0], None)]
-        for quantity, cell in zip(QUANTITIES, cells[1:]):
-            severity = worst.get((stats.name, quantity))
-            row.append((cell + MARKS[severity], severity) if severity else (cell + "  ", None))
-        rows.append(row)
-    widths = [max(len(row[i][0]) for row in rows) for i in range(len(HEADERS))]
+        rows.append((layer_row(stats), tuple(worst.get((stats.name, q)) for q in QUANTITIES)))
+    widths = [max(len(cells[i]) for cells, _ in rows) for i in range(len(HEADERS))]
     table = Text(no_wrap=True, overflow="crop")
-    for number, row in enumerate(rows):
+    for number, (cells, severities) in enumerate(rows):
         if number:
             table.append("\n")
-        for column, ((cell, severity), width) in enumerate(zip(row, widths)):
-            text = cell.ljust(width) if column == 0 else "  " + cell.rjust(width)
-            style = STYLES.get(severity or "", "bold" if number == 0 else "")
-            table.append(text, style=style)
+        table.append(cells[0].ljust(widths[0]), style="bold" if number == 0 else "")
+        for cell, width, severity in zip(cells[1:], widths[1:], severities):
+            # Numbers right-aligned, then room for the mark, so marked and plain rows stay in line.
+            mark = MARKS[severity] if severity else ""
+            table.append("  " + cell.rjust(width) + mark.ljust(2),
+                         style=STYLES[severity] if severity else ("bold" if number == 0 else ""))
     return table
 
 
@@ -80,8 +77,7 @@ class HealthView(InsightView):
     """Per Linear layer: |dW|, |W|, upd/W, dead and saturated shares, marked when out of range, then findings."""
 
     TITLE = "Health"
-    EXPLANATION = ("Is each layer learning well? Numbers outside the healthy range are marked ! or !!, "
-                   "explained below with what to try.")
+    EXPLANATION = "Does each layer learn well? Marked numbers are out of the healthy range."
 
     DEFAULT_CSS = """
     HealthView { height: 1fr; }

@@ -41,9 +41,12 @@ class StatusLine(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
         self._shown: tuple | None = None  # (state, message) of the last update
+        self.slow_motion = False
 
     def show(self, snap: Snapshot) -> None:
         text = status_text(snap)
+        if self.slow_motion:
+            text += "  (slow motion)"
         if snap.message and snap.message not in ("running", "paused"):
             text += f"  ·  {snap.message}"
         self.set_class(snap.state is State.DIVERGED, "-diverged")
