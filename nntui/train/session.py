@@ -10,6 +10,7 @@ bounded rate, through the ``on_snapshot`` callback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import math
 import time
@@ -235,10 +236,21 @@ class TrainingSession:
             predicted = output.argmax(axis=1)
         return float(np.count_nonzero(predicted == y)) / len(y)
 
+    @contextlib.contextmanager
+    def _keeping_caches(self):
+        """Evaluate without losing what the last training step left in the layers (the health numbers read it)."""
+        saved = [dict(vars(layer)) for layer in self.model.layers]
+        try:
+            yield
+        finally:
+            for layer, attributes in zip(self.model.layers, saved):
+                vars(layer).update(attributes)
+
     def predict_scores(self, x: np.ndarray) -> np.ndarray:
         """The model's raw outputs for ``x`` (evaluation mode), computed in chunks."""
         x = np.asarray(x, dtype=self.dtype)
-        parts = [self.model.forward(x[i:i + EVAL_CHUNK], False) for i in range(0, len(x), EVAL_CHUNK)]
+        with self._keeping_caches():
+            parts = [self.model.forward(x[i:i + EVAL_CHUNK], False) for i in range(0, len(x), EVAL_CHUNK)]
         return np.concatenate(parts) if parts else np.zeros((0, self.output_width()), self.dtype)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -253,11 +265,13 @@ class TrainingSession:
         if len(x) == 0:
             return math.nan, math.nan
         total_loss, correct = 0.0, 0.0
-        for i in range(0, len(x), EVAL_CHUNK):
-            xs, ys = np.asarray(x[i:i + EVAL_CHUNK], dtype=self.dtype), y[i:i + EVAL_CHUNK]
-            output = self.model.forward(xs, False)
-            total_loss += self.loss.forward(output, ys) * len(xs)
-            correct += self._accuracy(output, ys) * len(xs)
+        loss = type(self.loss)()  # the training loss object keeps what the last step's backward needs
+        with self._keeping_caches():
+            for i in range(0, len(x), EVAL_CHUNK):
+                xs, ys = np.asarray(x[i:i + EVAL_CHUNK], dtype=self.dtype), y[i:i + EVAL_CHUNK]
+                output = self.model.forward(xs, False)
+                total_loss += loss.forward(output, ys) * len(xs)
+                correct += self._accuracy(output, ys) * len(xs)
         return total_loss / len(x), correct / len(x)
 
     def _end_epoch(self) -> None:

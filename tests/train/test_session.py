@@ -689,3 +689,16 @@ async def test_slow_motion_caps_the_steps_per_second_and_full_speed_lifts_the_ca
     assert session.step_count > slow_steps + 100
     session.stop()
     await asyncio.wait_for(task, 2)
+
+
+def test_evaluating_and_predicting_leave_the_last_training_batch_in_the_layers():
+    # The health numbers (dead units, saturation) describe the last training batch, even after the epoch's
+    # validation or a view's predictions ran the model on other data.
+    session = TrainingSession(apply_overrides(default_config("spiral"), {"training.epochs": 5}))
+    session.step(collect_stats=True)
+    before = session.layer_stats()
+    cached = session.model.layers[1].x
+    session.evaluate(session.x_val, session.y_val)
+    session.predict(np.zeros((7, 2)))
+    assert session.model.layers[1].x is cached
+    assert session.layer_stats() == before

@@ -175,8 +175,7 @@ class BoundaryView(InsightView):
     """Which class the network predicts over the plane of a 2-D dataset, with the training points on top."""
 
     TITLE = "Boundary"
-    EXPLANATION = ("Which class the network predicts at every point of the plane; dots are training points, "
-                   "coloured by their true class.")
+    EXPLANATION = "Which class the network predicts where; dots: training points, by true class."
 
     DEFAULT_CSS = """
     BoundaryView {
@@ -272,7 +271,8 @@ class BoundaryView(InsightView):
         self.add_class("-not-applicable")
         self.query_one(BoundaryPlot).clear()
         self._drawn_key, self.grid, self._points = None, None, None
-        self.query_one("#boundary-reason", Static).update(reason[:1].upper() + reason[1:] + ".")
+        sentence = reason[:1].upper() + reason[1:]
+        self.query_one("#boundary-reason", Static).update(sentence if sentence.endswith(".") else sentence + ".")
 
     def _show_legend(self, session: TrainingSession) -> None:
         legend = Text()
