@@ -17,11 +17,12 @@ Every number comes from ``nntui.train.insight.digits``; this module only lays th
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -271,13 +272,18 @@ def _half_blocks(levels: np.ndarray, palette: tuple[str, ...]) -> list[Text]:
     height, width = levels.shape
     lines = []
     for top in range(0, height, 2):
-        line = Text(no_wrap=True)
-        for column in range(width):
-            upper = palette[levels[top, column]]
-            lower = palette[levels[top + 1, column]] if top + 1 < height else None
-            line.append(HALF_BLOCK, Style(color=upper, bgcolor=lower))
-        lines.append(line)
+        upper = levels[top].tolist()
+        lower = levels[top + 1].tolist() if top + 1 < height else [None] * width
+        spans = [Span(column, column + 1, _cell_style(palette, up, down))
+                 for column, (up, down) in enumerate(zip(upper, lower))]
+        lines.append(Text(HALF_BLOCK * width, no_wrap=True, spans=spans))
     return lines
+
+
+@lru_cache(maxsize=256)
+def _cell_style(palette: tuple[str, ...], upper: int, lower: int | None) -> Style:
+    """The style of one ▀ cell: the upper pixel's colour in front, the lower one's behind (none: background)."""
+    return Style(color=palette[upper], bgcolor=None if lower is None else palette[lower])
 
 
 def _grey_image(image: np.ndarray, low: float, high: float) -> list[Text]:
