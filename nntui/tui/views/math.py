@@ -33,10 +33,10 @@ class MathView(InsightView, can_focus=True):
         "One sample through the network and back: every number the forward and backward pass compute.")
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right,full_stop", "move_step(1)", "Next step", key_display="→"),
-        Binding("left,comma", "move_step(-1)", "Prev step", key_display="←"),
-        Binding("down,greater_than_sign", "move_sample(1)", "Next sample", key_display="↓"),
-        Binding("up,less_than_sign", "move_sample(-1)", "Prev sample", key_display="↑"),
+        Binding("right,full_stop", "move_step(1)", "Next step", key_display="→/."),
+        Binding("left,comma", "move_step(-1)", "Prev step", key_display="←/,"),
+        Binding("down,greater_than_sign", "move_sample(1)", "Next sample", key_display="↓/>"),
+        Binding("up,less_than_sign", "move_sample(-1)", "Prev sample", key_display="↑/<"),
         Binding("home", "first_step", "First step", show=False),
         Binding("end", "last_step", "Last step", show=False),
         Binding("v", "toggle_split", "Train/val", show=False),
@@ -76,6 +76,9 @@ class MathView(InsightView, can_focus=True):
         yield Static(self.EXPLANATION, id="math-explanation", markup=False)
         yield Static("Waiting for the model…", id="math-sample", markup=False)
         yield Static("", id="math-step", markup=False)
+
+    def on_mount(self) -> None:
+        self._show()  # steps traced before the view was mounted
 
     # -- the app's side ----------------------------------------------------------------------------------------
 
@@ -150,7 +153,7 @@ class MathView(InsightView, can_focus=True):
         try:
             self.steps = trace_sample(session, self.sample_index, self.split)
             self.error = None
-        except Exception as error:  # a view never takes the app down: say what went wrong instead
+        except Exception as error:  # noqa: BLE001 - a view never takes the app down: say what went wrong
             self.steps, self.error = [], f"Cannot trace sample {self.sample_index}: {error}"
         self._traced = self._trace_key(session)
         self.step_index = min(self.step_index, max(len(self.steps) - 1, 0))
@@ -167,7 +170,7 @@ class MathView(InsightView, can_focus=True):
         self._width = width = self._fit_width()
         try:
             header, body = self._describe(width)
-        except Exception as error:  # formatting must not crash the app either
+        except Exception as error:  # noqa: BLE001 - nor may a formatting bug
             header, body = "", Text(f"Cannot show this step: {error}")
         self.query_one("#math-sample", Static).update(header)
         self.query_one("#math-step", Static).update(body)
