@@ -177,7 +177,7 @@ class TrainingSession:
         self._train_seconds_since_publish = 0.0
         self._samples_per_second = 0.0
         self._last_publish = -math.inf
-        self._step_once_requested = False
+        self._steps_requested = 0  # step_once() presses not yet served by run()
 
     def output_width(self) -> int:
         if self.loss_name == "bce":
@@ -430,7 +430,7 @@ class TrainingSession:
             if self.state is not State.PAUSED:
                 self.state = State.PAUSED
             self.message = "paused (stepping)"
-            self._step_once_requested = True
+            self._steps_requested += 1  # each press is one batch, however fast they come
             self._poke()
 
     def set_lr(self, lr: float) -> float:
@@ -517,8 +517,8 @@ class TrainingSession:
                             break
                     await asyncio.sleep(0)
                     continue
-                if self._step_once_requested:
-                    self._step_once_requested = False
+                if self._steps_requested:
+                    self._steps_requested -= 1
                     if self.state is State.PAUSED:
                         self.step(collect_stats=True)
                         self.publish(force=True)

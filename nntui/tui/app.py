@@ -26,6 +26,12 @@ from nntui.train.data import DataError
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import MetricChart, Series
 from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen
+from nntui.tui.views.base import InsightView
+from nntui.tui.views.boundary import BoundaryView
+from nntui.tui.views.digits import DigitsView
+from nntui.tui.views.health import HealthView
+from nntui.tui.views.math import MathView
+from nntui.tui.views.weights import WeightsView
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import GradientTable
 from nntui.tui.widgets.hyperparams import HyperParamsForm
@@ -37,6 +43,11 @@ NUMBERS_INTERVAL = 0.5  # seconds between refreshes of the status line and table
 CHARTS_INTERVAL = 0.33  # seconds between chart ticks; one chart per tick while training (~10-20 ms a draw)
 TRAIN_CHUNK = 0.005  # seconds of training between two turns of the event loop (keys wait at most this long)
 SLOW_MOTION = 30.0  # steps per second in slow motion (s)
+VIEW_INTERVAL = 1.0  # seconds between redraws of the visible explaining view while training
+#: The explaining views, one tab each (keys 4 to 8), by tab id.
+VIEWS: dict[str, type[InsightView]] = {
+    "health": HealthView, "weights": WeightsView, "boundary": BoundaryView, "digits": DigitsView, "math": MathView,
+}
 WIDE = 120  # from this width the Train tab shows both side panes
 
 
@@ -49,7 +60,7 @@ class NNTuiApp(App):
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-narrow"), (60, "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-short"), (16, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_run", "Run/Pause", key_display="space"),
+        Binding("space", "toggle_run", "Run", key_display="space"),
         Binding("n", "step_once", "Step"),
         Binding("r", "reset", "Reset"),
         Binding("plus,equals_sign", "lr_up", "lr×2", key_display="+"),
@@ -57,11 +68,16 @@ class NNTuiApp(App):
         Binding("1", "show_tab('train')", "Train", show=False),
         Binding("2", "show_tab('model')", "Model", show=False),
         Binding("3", "show_tab('gradients')", "Gradients", show=False),
+        Binding("4", "show_tab('health')", "Health", show=False),
+        Binding("5", "show_tab('weights')", "Weights", show=False),
+        Binding("6", "show_tab('boundary')", "Boundary", show=False),
+        Binding("7", "show_tab('digits')", "Digits", show=False),
+        Binding("8", "show_tab('math')", "Math", show=False),
         Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="["),
         Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]"),
         Binding("escape", "leave_field", "Leave field", show=False),
         Binding("s", "slow_motion", "Slow"),
-        Binding("g", "gradient_check", "Grad check"),
+        Binding("g", "gradient_check", "Grad check", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -95,7 +111,7 @@ class NNTuiApp(App):
                 with TabPane("2 Model", id="model"), Horizontal(id="model-row"):
                     yield self._architecture_editor()
                     yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
-                with TabPane("3 Gradients", id="gradients"):
+                with TabPane("3 Grads", id="gradients"):
                     yield Static(
                         "How big is each layer's gradient, and how much does a step change its weights? "
                         "Healthy: upd/W near 1e-3; a |dW| shrinking layer by layer toward the input means "
@@ -104,6 +120,9 @@ class NNTuiApp(App):
                     yield GradientTable(id="gradients-table")
                     with Container(id="grad-box", classes="chart-box"):
                         yield MetricChart(id="grad-chart")
+                for number, (tab, view_class) in enumerate(VIEWS.items(), start=4):
+                    with TabPane(f"{number} {view_class.TITLE}", id=tab):
+                        yield view_class(id=f"{tab}-view")
         yield Static("nntui needs a terminal of at least 60x16: please enlarge the window.",
                      id="too-small", markup=False)
         yield Footer()
@@ -124,6 +143,8 @@ class NNTuiApp(App):
         self.query_one("#right-pane").display = wide
         self._update_model_views()
         self._numbers_timer = self.set_interval(NUMBERS_INTERVAL, self._refresh_numbers)
+        self._view_timer = self.set_interval(VIEW_INTERVAL, self._refresh_view)
+        self._view_drawn: tuple | None = None
         self._charts_timer = self.set_interval(CHARTS_INTERVAL, self._refresh_charts)
         self._refresh_numbers()
         self._refresh_charts()
@@ -142,6 +163,7 @@ class NNTuiApp(App):
         if hasattr(self, "_numbers_timer"):
             self._numbers_timer.resume()
             self._charts_timer.resume()
+            self._view_timer.resume()
 
     def _refresh_numbers(self) -> None:
         if not self.is_running:  # a tick during shutdown: the widgets may be gone
@@ -162,6 +184,26 @@ class NNTuiApp(App):
             self._notified_divergence = True
             self.notify(snap.message + " Press - to lower the learning rate, then r to reset.",
                         title="training diverged", severity="error", timeout=10)
+
+    def _refresh_view(self, force: bool = False) -> None:
+        """Redraw the visible explaining view (at most ~1 Hz, and only when the session moved on)."""
+        if not self.is_running:
+            return
+        tab = self.query_one(TabbedContent).active
+        if tab not in VIEWS:
+            return
+        snap = self._snapshot
+        key = (tab, snap.step, snap.state, id(self.session.model))
+        if key == self._view_drawn and not force:
+            if self.session.state is not State.RUNNING:
+                self._view_timer.pause()
+            return
+        self._view_drawn = key
+        view = self.query_one(f"#{tab}-view", InsightView)
+        try:
+            view.update_view(self.session, snap)
+        except Exception as error:  # noqa: BLE001 - a view must never take the app down
+            self.notify(f"the {view.TITLE} view could not draw: {error}", severity="error")
 
     def _refresh_charts(self, all_charts: bool = False) -> None:
         """Draw the charts from the newest snapshot: one chart per tick while training, all when it stops."""
@@ -283,6 +325,12 @@ class NNTuiApp(App):
         self._on_snapshot(self._snapshot)
         self._refresh_numbers()
         self._refresh_charts(all_charts=True)
+        self._refresh_view(force=True)
+        tab = self.query_one(TabbedContent).active
+        if tab in VIEWS:  # the view's own keys (layer, page, step) work at once
+            view = self.query_one(f"#{tab}-view", InsightView)
+            if view.can_focus:
+                view.focus()
 
     def action_toggle_pane(self, side: str) -> None:
         pane = self.query_one("#model-summary" if side == "left" else "#right-pane")
@@ -380,8 +428,10 @@ class NNTuiApp(App):
         yield SystemCommand("Reset the run", "r: new weights from the seed", self.action_reset)
         yield SystemCommand("Raise the learning rate", "+: multiply it by 2", self.action_lr_up)
         yield SystemCommand("Lower the learning rate", "-: divide it by 2", self.action_lr_down)
-        for tab, title in (("train", "Train"), ("model", "Model"), ("gradients", "Gradients")):
-            yield SystemCommand(f"Show the {title} tab", "1, 2, 3", lambda t=tab: self.action_show_tab(t))
+        tabs = [("train", "Train"), ("model", "Model"), ("gradients", "Gradients")]
+        tabs += [(tab, view.TITLE) for tab, view in VIEWS.items()]
+        for number, (tab, title) in enumerate(tabs, start=1):
+            yield SystemCommand(f"Show the {title} tab", f"{number}", lambda t=tab: self.action_show_tab(t))
         yield SystemCommand("Slow motion on / off", f"s: at most {SLOW_MOTION:g} steps a second",
                             self.action_slow_motion)
         yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",

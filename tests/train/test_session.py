@@ -702,3 +702,17 @@ def test_evaluating_and_predicting_leave_the_last_training_batch_in_the_layers()
     session.predict(np.zeros((7, 2)))
     assert session.model.layers[1].x is cached
     assert session.layer_stats() == before
+
+
+async def test_three_quick_step_once_presses_train_three_batches():
+    session = TrainingSession(apply_overrides(default_config("spiral"), {"training.epochs": 5}))
+    task = asyncio.create_task(session.run())
+    await asyncio.sleep(0)
+    session.step_once()
+    session.step_once()
+    session.step_once()
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+    assert session.step_count == 3 and session.state is State.PAUSED
+    session.stop()
+    await asyncio.wait_for(task, 2)

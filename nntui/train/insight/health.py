@@ -33,7 +33,7 @@ Severity = Literal["warning", "alarm"]
 #: Update-to-weight ratio: above this, one step changes the weights by a tenth of their size or more.
 UPDATE_RATIO_ALARM_HIGH = 1e-1
 #: Update-to-weight ratio: above this the steps are large (healthy is near 1e-3).
-UPDATE_RATIO_WARNING_HIGH = 1e-2
+UPDATE_RATIO_WARNING_HIGH = 3e-2
 #: Update-to-weight ratio: below this the weights barely move.
 UPDATE_RATIO_WARNING_LOW = 1e-5
 #: Update-to-weight ratio: below this the weights have practically stopped.
@@ -80,12 +80,18 @@ def diagnose(layers: tuple[LayerStats, ...]) -> list[Finding]:
     return findings
 
 
+def power_of_ten(value: float) -> str:
+    """A threshold as a power of ten, the way the table prints ratios: 1e-3, 1e3."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _gradient_flow(layers: tuple[LayerStats, ...]) -> list[Finding]:
     """Exploding gradients in any layer; vanishing or exploding between the first and the last layer."""
+    exploding_hint = f"{_LOWER_LR}; or use fewer layers, or Xavier/He initialisation (model.init)"
     findings = [
-        Finding(stats.name, "alarm",
-                f"exploding gradients: |dW| is {stats.grad_norm_w:.1e}, above {EXPLODING_GRAD_NORM:.0e}",
-                f"{_LOWER_LR}; or use fewer layers, or Xavier/He initialisation (model.init)", GRADIENT)
+        Finding(stats.name, "alarm", f"exploding gradients (|dW| above {power_of_ten(EXPLODING_GRAD_NORM)})",
+                exploding_hint, GRADIENT)
         for stats in layers if _known(stats.grad_norm_w) and stats.grad_norm_w > EXPLODING_GRAD_NORM
     ]
     if len(layers) < 2:
@@ -97,14 +103,14 @@ def _gradient_flow(layers: tuple[LayerStats, ...]) -> list[Finding]:
     if ratio < VANISHING_RATIO:
         findings.append(Finding(
             first.name, "warning",
-            f"vanishing gradients: the first layer's |dW| is {ratio:.0e} of the last layer's, "
+            f"vanishing gradients: the first layer's |dW| is only {ratio:.0e} of the last layer's, "
             "so the layers near the input hardly learn",
             "use relu with He initialisation (Model tab, 2), fewer layers, or another batch size", GRADIENT))
     elif ratio > EXPLODING_RATIO and first.grad_norm_w <= EXPLODING_GRAD_NORM:  # else already said above
         findings.append(Finding(
             first.name, "alarm",
             f"exploding gradients: the first layer's |dW| is {ratio:.0e} times the last layer's",
-            f"{_LOWER_LR}; or use fewer layers, or Xavier/He initialisation (model.init)", GRADIENT))
+            exploding_hint, GRADIENT))
     return findings
 
 
@@ -112,23 +118,21 @@ def _update_size(stats: LayerStats) -> list[Finding]:
     ratio = stats.update_ratio
     if not _known(ratio):
         return []  # NaN before the first measured update
+    healthy = "healthy is about 1e-3"
     if ratio > UPDATE_RATIO_ALARM_HIGH:
-        return [Finding(stats.name, "alarm",
-                        f"updates are as large as the weights (upd/W {ratio:.1e}): training is unstable",
-                        _LOWER_LR, UPDATE)]
+        return [Finding(stats.name, "alarm", f"updates are as large as the weights (upd/W above "
+                        f"{power_of_ten(UPDATE_RATIO_ALARM_HIGH)}): training is unstable", _LOWER_LR, UPDATE)]
     if ratio > UPDATE_RATIO_WARNING_HIGH:
-        return [Finding(stats.name, "warning",
-                        f"updates are large: each step changes the weights by {ratio:.0e} of their size "
-                        "(healthy is about 1e-3)", _LOWER_LR, UPDATE)]
+        return [Finding(stats.name, "warning", f"updates are large (upd/W above {power_of_ten(UPDATE_RATIO_WARNING_HIGH)}; "
+                        f"{healthy}): the loss may jump around", _LOWER_LR, UPDATE)]
     if ratio < UPDATE_RATIO_ALARM_LOW:
-        return [Finding(stats.name, "alarm",
-                        f"the weights have stopped moving (upd/W {ratio:.1e}; healthy is about 1e-3)",
-                        f"{_RAISE_LR}; if |dW| is tiny too, the gradients vanish before reaching this layer",
+        return [Finding(stats.name, "alarm", f"the weights have stopped moving (upd/W below "
+                        f"{power_of_ten(UPDATE_RATIO_ALARM_LOW)}; {healthy})",
+                        f"{_RAISE_LR}; if |dW| is tiny too, the gradient vanishes before it reaches the layer",
                         UPDATE)]
     if ratio < UPDATE_RATIO_WARNING_LOW:
-        return [Finding(stats.name, "warning",
-                        f"the weights barely move: each step changes them by {ratio:.0e} of their size "
-                        "(healthy is about 1e-3)", _RAISE_LR, UPDATE)]
+        return [Finding(stats.name, "warning", f"the weights barely move (upd/W below "
+                        f"{power_of_ten(UPDATE_RATIO_WARNING_LOW)}; {healthy}): training crawls", _RAISE_LR, UPDATE)]
     return []
 
 
@@ -137,9 +141,12 @@ def _dead_units(stats: LayerStats) -> list[Finding]:
     if not _known(dead) or dead <= DEAD_WARNING:
         return []
     activation = stats.activation or "relu"
-    severity: Severity = "alarm" if dead > DEAD_ALARM else "warning"
-    what = (f"most {activation} units are dead: {dead:.0%} output 0 for every sample of the batch, "
-            "so they pass no gradient and stop learning")
+    if dead > DEAD_ALARM:
+        severity: Severity = "alarm"
+        what = f"nearly all {activation} units are dead (over {DEAD_ALARM:.0%})"
+    else:
+        severity, what = "warning", f"most {activation} units are dead (over {DEAD_WARNING:.0%})"
+    what += ": they output 0 for every sample of the batch, so they pass no gradient and stop learning"
     switch = "switch to leaky_relu (Model tab, 2), or " if activation == "relu" else ""
     hint = f"{_LOWER_LR}; or {switch}use He initialisation (model.init)"
     return [Finding(stats.name, severity, what, hint, DEAD)]
@@ -151,8 +158,8 @@ def _saturation(stats: LayerStats) -> list[Finding]:
         return []
     activation = stats.activation or "the activation"
     limits = "0 or 1" if activation == "sigmoid" else "+-1"
-    what = (f"{activation} is saturated: {share:.0%} of its outputs sit near {limits}, where its slope is "
-            "almost 0, so little gradient gets through")
+    what = (f"{activation} is saturated (over {SATURATION_WARNING:.0%} of its outputs near {limits}, where its "
+            "slope is almost 0): little gradient gets through")
     hint = f"use Xavier initialisation (model.init), {_LOWER_LR}, or try relu (Model tab, 2)"
     return [Finding(stats.name, "warning", what, hint, SATURATION)]
 
@@ -170,4 +177,5 @@ __all__ = [
     "VANISHING_RATIO",
     "Finding",
     "diagnose",
+    "power_of_ten",
 ]

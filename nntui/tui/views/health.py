@@ -12,7 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from nntui.train.insight.health import Finding, diagnose
+from nntui.train.insight import health
+from nntui.train.insight.health import Finding, diagnose, power_of_ten
 from nntui.train.session import LayerStats, Snapshot, State, TrainingSession
 from nntui.tui.views.base import InsightView
 from nntui.tui.widgets.gradients import HEADERS, layer_row
@@ -21,7 +22,9 @@ MARKS = {"warning": "!", "alarm": "!!"}
 STYLES = {"warning": "bold yellow", "alarm": "bold red"}
 # The table's columns after the name, in order, and the LayerStats field each shows.
 QUANTITIES = ("grad_norm_w", "weight_norm", "update_ratio", "dead_fraction", "saturation")
-HEALTHY_RANGES = "healthy: upd/W about 1e-3 (1e-5 to 1e-2), dead < 50%, sat < 50%   ! warning  !! alarm"
+HEALTHY_RANGES = (f"healthy: upd/W ~1e-3 ({power_of_ten(health.UPDATE_RATIO_WARNING_LOW)} to "
+                  f"{power_of_ten(health.UPDATE_RATIO_WARNING_HIGH)}), dead and sat <= {health.DEAD_WARNING:.0%}"
+                  " · ! warning  !! alarm")
 HEALTHY = ("All layers look healthy: the gradient reaches the first layer, each step changes the weights by a "
            "sensible share of their size, and few units are dead or saturated.")
 NO_STEP_YET = ("No training step yet: press space to train, or n for a single step. The checks start after the "
@@ -64,13 +67,23 @@ def findings_text(findings: list[Finding], snapshot: Snapshot) -> Text:
     if not findings:
         text.append(HEALTHY, style="green")
         return text
-    for number, finding in enumerate(findings):
+    # The same finding in several layers is said once, naming them all: "layers 0, 2 and 4".
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for finding in findings:
+        grouped.setdefault((finding.severity, finding.what, finding.hint), []).append(finding.layer.split()[0])
+    for number, ((severity, what, hint), layers) in enumerate(grouped.items()):
         if number:
             text.append("\n")
-        text.append(f"{finding.severity.upper()} ", style=STYLES[finding.severity])
-        text.append(f"layer {finding.layer}: {finding.what}.\n", style="bold")
-        text.append(f"  try: {finding.hint}.")
+        text.append(f"{severity.upper()} ", style=STYLES[severity])
+        text.append(f"{_layers(layers)}: {what}.\n", style="bold")
+        text.append(f"  try: {hint}.")
     return text
+
+
+def _layers(numbers: list[str]) -> str:
+    if len(numbers) == 1:
+        return f"layer {numbers[0]}"
+    return f"layers {', '.join(numbers[:-1])} and {numbers[-1]}"
 
 
 class HealthView(InsightView):
@@ -81,6 +94,7 @@ class HealthView(InsightView):
 
     DEFAULT_CSS = """
     HealthView { height: 1fr; }
+    HealthView #health-explanation { height: auto; padding: 0 1; color: $text-muted; }
     HealthView #health-table { height: auto; padding: 0 1; }
     HealthView #health-ranges { height: 1; padding: 0 1; color: $text-muted; }
     HealthView #health-scroll { height: 1fr; padding: 0 1; }
@@ -93,6 +107,7 @@ class HealthView(InsightView):
         self._shown: tuple[str, str] | None = None  # (table, findings) as plain text, to skip unchanged updates
 
     def compose(self) -> ComposeResult:
+        yield Static(self.EXPLANATION, id="health-explanation", markup=False)
         yield Static("", id="health-table", markup=False)
         yield Static(HEALTHY_RANGES, id="health-ranges", markup=False)
         with VerticalScroll(id="health-scroll"):

@@ -11,6 +11,7 @@ ordering blue - white - red survives that.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -27,31 +28,37 @@ from nntui.tui.views.base import InsightView
 
 #: Colour steps on each side of 0 (so 2 * LEVELS + 1 colours in all).
 LEVELS = 5
-NEGATIVE = (33, 102, 172)  # blue
+NEGATIVE = (30, 60, 200)  # blue
 ZERO = (247, 247, 247)  # near white
-POSITIVE = (178, 24, 43)  # red
+POSITIVE = (200, 30, 50)  # red
 NOT_A_NUMBER = (128, 128, 128)  # grey: NaN or infinity
 GAP = 2  # columns between two heatmaps side by side
-MIN_PANEL_WIDTH = 22  # narrower than 3 of these: the heatmaps are stacked instead
-VIEW_HEADER_LINES = 2  # the layer line and the down-sampling line
+MIN_PANEL_WIDTH = 18  # narrower than 3 of these (below 58 columns): the heatmaps are stacked instead
+VIEW_HEADER_LINES = 3  # the explanation, the layer line and the down-sampling line
 PANEL_HEADER_LINES = 3  # side by side: title, formula, a note; then the map, then the scale line
 MAX_STRETCH = 4  # a small matrix's numbers are drawn as blocks of at most this many cells a side
 
 
-def _mix(a: tuple[int, int, int], b: tuple[int, int, int], share: float) -> Color:
-    return Color.from_rgb(*(round(x + (y - x) * share) for x, y in zip(a, b)))
+def _tint(colour: tuple[int, int, int], level: int) -> Color:
+    """Level k of LEVELS: white mixed with ``colour`` in the share sqrt(k / LEVELS).
+
+    The square root leaves white only to the numbers nearest 0, so small weights still show their sign, also when
+    the terminal has only 16 colours (there, levels 2 to 5 stay blue or red; a linear mix turned them grey).
+    """
+    share = math.sqrt(level / LEVELS)
+    return Color.from_rgb(*(round(z + (c - z) * share) for z, c in zip(ZERO, colour)))
 
 
 #: PALETTE[LEVELS + k] is the colour of level k, for k in -LEVELS..LEVELS; PALETTE[-1] is for NaN.
 PALETTE: list[Color] = [
-    *(_mix(ZERO, NEGATIVE, -k / LEVELS) for k in range(-LEVELS, 0)),
-    *(_mix(ZERO, POSITIVE, k / LEVELS) for k in range(LEVELS + 1)),
+    *(_tint(NEGATIVE, -k) for k in range(-LEVELS, 0)),
+    *(_tint(POSITIVE, k) for k in range(LEVELS + 1)),
     Color.from_rgb(*NOT_A_NUMBER),
 ]
 
 
 def colour_levels(matrix: np.ndarray, scale: float) -> np.ndarray:
-    """Index into PALETTE for each number: value / scale rounded to one of 2 * LEVELS + 1 steps; NaN -> -1."""
+    """Index into PALETTE for each number: value / scale rounded to one of 2 * LEVELS + 1 steps; NaN -> grey."""
     finite = np.isfinite(matrix)
     ratio = np.divide(matrix, scale, out=np.zeros(matrix.shape), where=finite) if scale > 0 else np.zeros(matrix.shape)
     levels = np.clip(np.rint(ratio * LEVELS), -LEVELS, LEVELS).astype(int) + LEVELS
@@ -71,24 +78,38 @@ def heatmap_lines(matrix: np.ndarray, scale: float) -> list[Text]:
     styles: dict[tuple[int, int | None], Style] = {}
     lines = []
     for top in range(0, levels.shape[0], 2):
+        uppers = levels[top].tolist()
+        # An odd last row has no lower half: the background shows there.
+        lowers = levels[top + 1].tolist() if top + 1 < levels.shape[0] else [None] * len(uppers)
         line = Text()
-        has_lower = top + 1 < levels.shape[0]  # an odd last row has no lower half: the background shows
-        for column in range(levels.shape[1]):
-            upper = int(levels[top, column])
-            lower = int(levels[top + 1, column]) if has_lower else None
-            style = styles.get((upper, lower))
-            if style is None:
-                style = styles[(upper, lower)] = Style(
-                    color=PALETTE[upper], bgcolor=None if lower is None else PALETTE[lower])
-            line.append("▀", style=style)
+        run, count = None, 0
+        for pair in zip(uppers, lowers):  # neighbours of one colour pair go out as one run: fewer spans to draw
+            if pair != run and count:
+                line.append("▀" * count, style=_half_block_style(styles, run))
+                count = 0
+            run, count = pair, count + 1
+        if count:
+            line.append("▀" * count, style=_half_block_style(styles, run))
         lines.append(line)
     return lines
 
 
-def scale_line(scale: float) -> Text:
-    """The colour bar from -scale (blue) to +scale (red), then the scale: '-███████████+ ±1.2e-01'."""
+def _half_block_style(styles: dict, pair: tuple[int, int | None]) -> Style:
+    style = styles.get(pair)
+    if style is None:
+        upper, lower = pair
+        style = styles[pair] = Style(color=PALETTE[upper], bgcolor=None if lower is None else PALETTE[lower])
+    return style
+
+
+def scale_line(scale: float, width: int = 80) -> Text:
+    """The colour bar from -scale (blue) to +scale (red), then the scale: '-███████████+ ±1.2e-01'.
+
+    Under 22 columns every other colour is left out of the bar, so that the number always fits.
+    """
+    colours = PALETTE[:-1] if width >= len(PALETTE) + 11 else PALETTE[:-1:2]
     line = Text("-")
-    for colour in PALETTE[:-1]:
+    for colour in colours:
         line.append("█", style=Style(color=colour))
     line.append(f"+ ±{scale:.1e}" if scale > 0 else "+ all 0")
     return line
@@ -97,9 +118,9 @@ def scale_line(scale: float) -> Text:
 def update_formula(optimizer) -> str:
     """How the optimizer turned the gradient into the update, in a few characters."""
     if isinstance(optimizer, SGD):
-        if optimizer.momentum == 0 and optimizer.weight_decay == 0:
-            return "= -lr · dL/dW  (SGD)"
-        return "SGD+momentum: -lr · v"
+        if optimizer.momentum:
+            return "SGD+momentum: -lr · v"
+        return "= -lr·(dL/dW + wd·W)" if optimizer.weight_decay else "= -lr · dL/dW  (SGD)"
     return f"{type(optimizer).__name__}: per-weight step"
 
 
@@ -214,19 +235,20 @@ class WeightsView(InsightView, can_focus=True):
         note = Text(self.downsample_note + " · colour scale ±max |value|", style="dim")
         # A thin matrix (64x3) would be a sliver: draw each number as a block of up to MAX_STRETCH cells a side.
         stretch = (min(MAX_STRETCH, max_rows // small_rows), min(MAX_STRETCH, max_cols // small_cols))
-        panels = [
-            _panel(("W  weights", "y = x · W + b", "rows in, columns out"), shown[0], stretch, side_by_side),
-            _panel(("dL/dW  gradient", "= x^T · dL/dy", "x: the layer's input"), shown[1], stretch, side_by_side),
-            _panel(("update  last step", "= W_after - W_before", update_formula(self._session.optimizer)),
-                   shown[2], stretch, side_by_side),
-        ]
+        titles = (
+            ("W  weights", "y = x · W + b", "rows in, columns out"),
+            ("dL/dW  gradient", "= x^T · dL/dy", "x: the layer's input"),
+            ("update  last step", "= W_after - W_before", update_formula(self._session.optimizer)),
+        )
+        panels = [_panel(title, small, stretch, side_by_side, panel_width) for title, small in zip(titles, shown)]
+        explanation = Text(self.EXPLANATION, style="dim")
         if not side_by_side:
-            return [header, note, *(line for panel in panels for line in panel)]
-        return [header, note, *_side_by_side(panels, panel_width)]
+            return [explanation, header, note, *(line for panel in panels for line in panel)]
+        return [explanation, header, note, *_side_by_side(panels, panel_width)]
 
 
 def _panel(titles: tuple[str, str, str], small: np.ndarray | None, stretch: tuple[int, int],
-           side_by_side: bool) -> list[Text]:
+           side_by_side: bool, width: int) -> list[Text]:
     """One heatmap with its title, formula and remark above and its colour scale below."""
     title, formula, remark = titles
     if side_by_side:
@@ -236,8 +258,10 @@ def _panel(titles: tuple[str, str, str], small: np.ndarray | None, stretch: tupl
     if small is None:
         return [*lines, Text("no update measured yet:"), Text("train a step (n)")]
     scale = max_abs(small)
+    if not np.isfinite(small).any():
+        return [*lines, Text("every number is NaN or"), Text("infinite: training diverged")]
     big = np.repeat(np.repeat(small, max(1, stretch[0]), axis=0), max(1, stretch[1]), axis=1)
-    return [*lines, *heatmap_lines(big, scale), scale_line(scale)]
+    return [*lines, *heatmap_lines(big, scale), scale_line(scale, width)]
 
 
 def _side_by_side(panels: list[list[Text]], panel_width: int) -> list[Text]:
