@@ -17,7 +17,7 @@ KEYS = [
     ("n", "train exactly one batch (then paused)"),
     ("r", "reset: new weights from the seed (asks when a run has progress)"),
     ("+ / -", "raise / lower the learning rate (x2 / /2), from the next batch on"),
-    ("1 2 3", "Train, Model and Gradients tabs"),
+    ("1 ... 8", "tabs: Train, Model, Grads, Health, Weights, Boundary, Digits, Math"),
     ("[ / ]", "hide or show the model (left) and gradient (right) side panes on the Train tab"),
     ("tab", "move between panes and fields; escape leaves a field"),
     ("s", "slow motion on/off: a few dozen steps a second, to watch training happen"),
@@ -32,6 +32,10 @@ KEYS = [
     ("> / < / w", "double / halve / type the selected width"),
     ("t / o", "cycle the activation / the output loss"),
     ("enter", "in a hyperparameter field: apply it (the learning rate at once; others on reset)"),
+    ("", ""),
+    ("Weights tab", "left / right (or , / .): previous / next layer"),
+    ("Digits tab", "c confusion matrix, m mistakes, f first-layer weights, left / right: page"),
+    ("Math tab", "left / right: previous / next step; up / down: another sample; v: train / validation"),
 ]
 
 
