@@ -29,8 +29,7 @@ class MathView(InsightView, can_focus=True):
     """Step through one forward and backward pass of a chosen sample, layer by layer."""
 
     TITLE: ClassVar[str] = "Math"
-    EXPLANATION: ClassVar[str] = (
-        "One sample through the network and back: every number the forward and backward pass compute.")
+    EXPLANATION: ClassVar[str] = "One sample through the network and back: every number both passes compute."
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right,full_stop", "move_step(1)", "Next step", key_display="→/."),
