@@ -10,6 +10,7 @@ paused app draws nothing.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -43,6 +44,7 @@ NUMBERS_INTERVAL = 0.5  # seconds between refreshes of the status line and table
 CHARTS_INTERVAL = 0.33  # seconds between chart ticks; one chart per tick while training (~10-20 ms a draw)
 TRAIN_CHUNK = 0.005  # seconds of training between two turns of the event loop (keys wait at most this long)
 SLOW_MOTION = 30.0  # steps per second in slow motion (s)
+CHART_BUDGET = 0.02  # while training, building charts may take this share of the time (drawing them about as much)
 VIEW_INTERVAL = 1.0  # seconds between redraws of the visible explaining view while training
 #: The explaining views, one tab each (keys 4 to 8), by tab id.
 VIEWS: dict[str, type[InsightView]] = {
@@ -91,6 +93,7 @@ class NNTuiApp(App):
         self._numbers_dirty = self._charts_dirty = True
         self._notified_divergence = False
         self._chart_turn = 0
+        self._next_chart_time = 0.0
 
     # -- layout ------------------------------------------------------------------------------------------------
 
@@ -214,6 +217,8 @@ class NNTuiApp(App):
                 self._charts_timer.pause()
             return
         running = self.session.state is State.RUNNING
+        if running and not all_charts and time.perf_counter() < self._next_chart_time:
+            return  # within the drawing budget: charts may take CHART_BUDGET of the time while training
         self._chart_turn += 1
         # While training, each chart redraws every other tick (1 Hz): drawing is what costs training speed.
         turn = self._chart_turn % 3 if running and not all_charts else None
@@ -239,6 +244,9 @@ class NNTuiApp(App):
             grad_series = [Series(f"layer {name}", *series.arrays())
                            for name, series in history.grad_norms.items()]
             self.query_one("#grad-chart", MetricChart).set_series(grad_series, xlabel="step", ylog=True)
+        # The charts draw at the next repaint; space the next draw by what the last one cost.
+        cost = max(chart.last_draw_seconds for chart in self.query(MetricChart))
+        self._next_chart_time = time.perf_counter() + cost / CHART_BUDGET
 
     def _update_model_views(self) -> None:
         """After a (re)build: the model summary, the editor's view of the data's widths."""

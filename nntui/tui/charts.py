@@ -12,6 +12,7 @@ Every chart in the app goes through `MetricChart`, so they all look and behave a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -151,6 +152,8 @@ class MetricChart(PlotextPlot):
         self.data_version = 0
         """Goes up by one each time `set_series` receives data different from the last."""
         self.draw_count = 0
+        self.last_draw_seconds = 0.0
+        """How long the last real draw took (the app spaces its redraws by it)."""
         """How many times the plot was actually built (not served from the cache)."""
         self._drawn_key: tuple | None = None
         self._drawn: RenderResult = ""
@@ -216,10 +219,12 @@ class MetricChart(PlotextPlot):
             return Text(EMPTY_MESSAGE)
         key = (self.data_version, self.size, self.theme, self.app.theme)
         if key != self._drawn_key:
+            started = time.perf_counter()
             self._draw()
             self._drawn = super().render()  # sizes the plot to the widget and builds it
             self._drawn_key = key
             self.draw_count += 1
+            self.last_draw_seconds = time.perf_counter() - started
         return self._drawn
 
     def _draw(self) -> None:
