@@ -110,7 +110,7 @@ class NNTuiApp(App):
                         with Container(id="accuracy-box", classes="chart-box"):
                             yield MetricChart(id="accuracy-chart")
                     with Vertical(id="right-pane"):
-                        yield GradientTable(id="side-gradients")
+                        yield GradientTable(id="side-gradients", compact=True)
                 with TabPane("2 Model", id="model"), Horizontal(id="model-row"):
                     yield self._architecture_editor()
                     yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
@@ -138,7 +138,7 @@ class NNTuiApp(App):
                                   n_classes=s.dataset.n_classes, id="architecture", blink=self.blink)
 
     def on_mount(self) -> None:
-        self.query_one("#loss-box").border_title = "loss (train: line, validation: dots; | = lr change)"
+        self.query_one("#loss-box").border_title = "loss (val: dots, |: lr change)"
         self.query_one("#accuracy-box").border_title = "accuracy"
         self.query_one("#grad-box").border_title = "gradient norm |dW| per layer (log scale)"
         wide = self.size.width >= WIDE

@@ -24,10 +24,20 @@ def layer_row(stats: LayerStats) -> tuple[str, ...]:
             _share(stats.dead_fraction), _share(stats.saturation))
 
 
-def format_table(layers: tuple[LayerStats, ...]) -> str:
+#: The columns a narrow side pane keeps: layer, |dW|, upd/W, and dead (ReLU) or saturated (Tanh/Sigmoid) units.
+COMPACT_HEADERS = ("layer", "|dW|", "upd/W", "dead/sat")
+
+
+def compact_row(stats: LayerStats) -> tuple[str, ...]:
+    name, grad, _weight, ratio, dead, saturation = layer_row(stats)
+    return (name, grad, ratio, dead if stats.dead_fraction is not None else saturation)
+
+
+def format_table(layers: tuple[LayerStats, ...], compact: bool = False) -> str:
     """The rows under a header, columns aligned (numbers right-aligned)."""
-    rows = [HEADERS, *(layer_row(stats) for stats in layers)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
+    headers, row = (COMPACT_HEADERS, compact_row) if compact else (HEADERS, layer_row)
+    rows = [headers, *(row(stats) for stats in layers)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
     lines = []
     for row in rows:
         cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
@@ -46,12 +56,13 @@ class GradientTable(Static):
     GradientTable { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, *, compact: bool = False, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
+        self.compact = compact  # fewer columns, for the Train tab's side pane
         self._rows = -1
         self.text = ""
 
     def show(self, layers: tuple[LayerStats, ...]) -> None:
-        self.text = format_table(layers)
+        self.text = format_table(layers, self.compact)
         self.update(self.text, layout=len(layers) != self._rows)  # re-lay out only when the row count changes
         self._rows = len(layers)
