@@ -378,7 +378,8 @@ async def test_a_diverging_run_stops_with_finite_weights_and_says_so():
         assert app.session.state is State.DIVERGED
         await until(pilot, lambda: "diverged" in status(app))
         assert app.query_one(StatusLine).has_class("-diverged")
-        assert any(note.severity == "error" for note in app._notifications)
+        # notify() posts a message: the notification is listed once the app has handled it
+        await until(pilot, lambda: any(note.severity == "error" for note in app._notifications))
         assert all(np.isfinite(param).all() for _name, param, _grad in app.session.model.parameters())
         # the keys still answer: stepping is refused, lowering the rate and resetting recovers
         await pilot.press("n", "minus")
