@@ -503,4 +503,5 @@ PACKAGE_FILES = sorted(Path(nntui.__file__).parent.rglob("*.py"))
 def test_every_module_parses_on_this_python(path):
     # The seed notebook used 3.12-only syntax (a backslash inside an f-string); nntui supports Python 3.11, and
     # CI runs the tests on 3.11, where compile() applies that version's grammar.
-    compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    code = compile(path.read_text(encoding="utf-8"), str(path), "exec")  # a SyntaxError fails the test
+    assert code.co_filename == str(path)

@@ -278,7 +278,8 @@ async def test_stop_ends_run_promptly_while_running():
     session.start()
     await asyncio.sleep(0.05)
     session.stop()
-    await asyncio.wait_for(task, timeout=0.5)
+    await asyncio.wait_for(task, timeout=0.5)  # raises TimeoutError if run() does not end promptly
+    assert task.done() and session.step_count > 0
 
 
 async def test_stop_ends_run_promptly_while_paused():
