@@ -349,7 +349,8 @@ class NNTuiApp(App):
             self._refresh_numbers()
 
     def action_leave_field(self) -> None:
-        self.set_focus(None)
+        if self.focused is not None:  # refocusing re-checks every binding and redraws the Footer: only if needed
+            self.set_focus(None)
 
     def action_slow_motion(self) -> None:
         """Toggle slow motion: a few dozen steps a second, to watch the curves and numbers move."""
