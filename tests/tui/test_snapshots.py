@@ -72,3 +72,10 @@ def test_help_screen_80x24(snap_compare):
     assert snap_compare(trained_app(), press=["question_mark"], terminal_size=(80, 24),
                         run_before=train_and_pause)
 
+
+
+@pytest.mark.parametrize("key, tab", [("4", "health"), ("5", "weights"), ("6", "boundary"), ("7", "digits"),
+                                      ("8", "math")])
+def test_each_explaining_view_in_the_app_80x24(snap_compare, key, tab):
+    # On the spiral, the digits tab shows why it does not apply instead of an empty pane.
+    assert snap_compare(trained_app(), press=[key], terminal_size=(80, 24), run_before=train_and_pause)
