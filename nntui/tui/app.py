@@ -441,6 +441,10 @@ class NNTuiApp(App):
         tabs += [(tab, view.TITLE) for tab, view in VIEWS.items()]
         for number, (tab, title) in enumerate(tabs, start=1):
             yield SystemCommand(f"Show the {title} tab", f"{number}", lambda t=tab: self.action_show_tab(t))
+        yield SystemCommand("Hide / show the model pane", "[: the Train tab's left pane",
+                            lambda: self.action_toggle_pane("left"))
+        yield SystemCommand("Hide / show the gradient pane", "]: the Train tab's right pane",
+                            lambda: self.action_toggle_pane("right"))
         yield SystemCommand("Slow motion on / off", f"s: at most {SLOW_MOTION:g} steps a second",
                             self.action_slow_motion)
         yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",
