@@ -135,6 +135,12 @@ def _check_output(path: str | None, suffix: str, what: str) -> None:
         raise UsageError(f"cannot write {what} {path!r}: folder {str(target.parent)!r} does not exist")
     if target.is_dir():
         raise UsageError(f"cannot write {what} {path!r}: it is a folder")
+    try:  # can we write there at all? (a read-only or special folder fails only at the end otherwise)
+        handle, probe = tempfile.mkstemp(prefix=".nntui-probe-", dir=target.parent)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(f"cannot write {what} {path!r}: {error.strerror or error}") from None
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -271,6 +277,8 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         raise UsageError(f"--samples-checked must be at least 1, got {args.n_check}")
     session = TrainingSession(config_from_args(args))
     result = gradient_check(session, n_samples=args.n_check)
+    if not result.meaningful:
+        raise UsageError(f"no gradient check possible: {result.note}")
     if args.json:
         print(json.dumps(result.to_dict()))
     else:

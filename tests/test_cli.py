@@ -356,3 +356,9 @@ def test_a_real_shell_sees_progress_on_stderr_and_one_json_line_on_stdout(in_emp
     assert ran.code == 0, ran.err
     assert [line.split("  ")[0] for line in ran.err_lines] == ["epoch 1/2", "epoch 2/2"]
     assert ran.summary["state"] == "finished"
+
+
+def test_an_unwritable_save_folder_is_refused_before_training(capsys):
+    assert main(["train", "--epochs", "1", "--save", "/proc/x.npz"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/x.npz" in err and ".tmp" not in err and "epoch" not in err

@@ -64,3 +64,27 @@ def test_the_plain_output_names_each_parameter_and_the_verdict(capsys):
 def test_bad_flags_exit_2_with_one_line(capsys):
     assert main(["gradcheck", "--hidden", "0"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_data_that_puts_every_relu_input_on_its_kink_is_not_blamed_on_the_engine(capsys, tmp_path):
+    # Constant features standardise to 0, and zero-initialised biases then put every ReLU input exactly on the
+    # kink, where finite differences straddle two slopes: no verdict is possible, and the message says why.
+    rows = "\n".join(f"1,1,{'xy'[i % 2]}" for i in range(12))
+    (tmp_path / "constant.csv").write_text("a,b,label\n" + rows + "\n")
+    assert main(["gradcheck", "--dataset", str(tmp_path / "constant.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "kink" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_wide_layer_after_training_still_passes(capsys):
+    # Rounding noise grows with the number of terms in the loss; the 4-point stencil keeps the check exact.
+    from nntui.train.checks import gradient_check
+    from nntui.train.config import apply_overrides, default_config
+    from nntui.train.session import TrainingSession
+
+    session = TrainingSession(apply_overrides(default_config("digits"), {"model.hidden": [1024],
+                                                                        "model.activations": ["relu"]}))
+    for _ in range(3):
+        session.step()
+    result = gradient_check(session, max_checks=40)
+    assert result.passed, result.errors

@@ -69,7 +69,10 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CheckpointError(f"cannot save checkpoint: folder {str(folder)!r} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise CheckpointError(f"cannot write checkpoint {str(path)!r}: {error.strerror or error}") from None
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)

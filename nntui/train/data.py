@@ -453,6 +453,8 @@ def _encode_labels(labels: list, where: str) -> tuple[np.ndarray, list[str]]:
 
 def _existing_file(path: str | Path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a data file; give the path of a .csv or .npz file")
     if not path.is_file():
         raise DataError(f"file not found: {path}")
     return path

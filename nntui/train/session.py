@@ -174,8 +174,8 @@ class TrainingSession:
         self._good_optimizer = self.optimizer.state_dict()
         self._good_step = 0
         self._samples_since_publish = 0
-        self._train_seconds_since_publish = 0.0
         self._samples_per_second = 0.0
+        self._window_start: float | None = None  # when the current running window began (None: not running)
         self._last_publish = -math.inf
         self._steps_requested = 0  # step_once() presses not yet served by run()
 
@@ -222,7 +222,6 @@ class TrainingSession:
         elapsed = time.perf_counter() - started
         self._epoch_seconds += elapsed
         self._samples_since_publish += n
-        self._train_seconds_since_publish += elapsed
         if epoch_ended:
             self._end_epoch()
         return StepResult(self.step_count, loss, accuracy, epoch_ended, True)
@@ -384,10 +383,12 @@ class TrainingSession:
         now = time.perf_counter()
         if not force and now - self._last_publish < self.publish_interval:
             return None
-        if self._train_seconds_since_publish > 0:
-            self._samples_per_second = self._samples_since_publish / self._train_seconds_since_publish
+        # Samples per second of wall time while running (what a person sees, slow motion included), measured
+        # from the publish that opened the running window; a window while paused or stepping changes nothing.
+        if self._samples_since_publish and self._window_start is not None and now > self._window_start:
+            self._samples_per_second = self._samples_since_publish / (now - self._window_start)
+        self._window_start = now if self.state is State.RUNNING else None
         self._samples_since_publish = 0
-        self._train_seconds_since_publish = 0.0
         self._last_publish = now
         for stats in self.layer_stats() if self.step_count > 0 else ():  # no gradient before a step
             self.history.record_grad_norm(stats.name.split()[0], self.step_count, stats.grad_norm_w)

@@ -365,8 +365,12 @@ class NNTuiApp(App):
         """Compare the current model's gradients with finite differences (a float64 copy; training goes on)."""
         from nntui.train.checks import gradient_check
 
+        if self.session.state is State.DIVERGED:
+            self.notify("The run diverged: a gradient check says nothing about these weights. Reset first (r).",
+                        severity="warning")
+            return
         try:
-            result = gradient_check(self.session)
+            result = gradient_check(self.session, max_checks=60)  # a quick look: 60 entries per parameter
         except (ValueError, FloatingPointError) as error:
             self.notify(f"gradient check failed to run: {error}", severity="error")
             return

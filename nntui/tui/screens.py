@@ -99,6 +99,8 @@ class GradientCheckScreen(ModalScreen[None]):
             table.add_row(name, str(self.shapes.get(name, "")), f"{error:.2e}",
                           "ok" if error < TOLERANCE else "FAIL")
         verdict = "passed" if self.result.passed else "FAILED"
+        if not self.result.meaningful:
+            verdict = f"not checked: {self.result.note}"
         with Vertical(id="gradcheck-box"):
             yield Static("Gradient check: the backward pass against central finite differences "
                          f"(float64 copy of the current weights, {self.result.n_samples} training samples)\n",

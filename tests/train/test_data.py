@@ -510,3 +510,9 @@ def test_wheel_carries_the_digits_file_as_package_data(tmp_path):
         archive.extract("nntui/_data/digits.npz", tmp_path / "unpacked")
     with np.load(tmp_path / "unpacked" / "nntui" / "_data" / "digits.npz", allow_pickle=False) as digits:
         assert digits["x"].shape == (1797, 64) and digits["y"].shape == (1797,)
+
+
+def test_a_folder_named_like_a_data_file_is_called_a_folder(tmp_path):
+    (tmp_path / "data.csv").mkdir()
+    with pytest.raises(DataError, match="is a folder"):
+        load_dataset(str(tmp_path / "data.csv"), seed=0)

@@ -481,3 +481,20 @@ async def test_s_toggles_slow_motion_and_says_so_on_the_status_line():
         await pilot.press("s")
         assert app.session.max_steps_per_second is None
         app.exit()
+
+
+def test_a_huge_loss_is_shown_in_scientific_notation_and_fits_one_line():
+    from nntui.tui.widgets.status import _number
+
+    assert _number(3.23e23) == "3.230e+23"
+    assert _number(0.25) == "0.2500"
+
+
+async def test_slow_motion_shows_the_rate_it_really_trains_at():
+    app = NNTuiApp(apply_overrides(default_config("spiral"), {"training.epochs": 100000}), blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s", "space")
+        await pilot.pause(1.5)
+        rate = app._snapshot.samples_per_second
+        assert 0 < rate < 30 * 32 * 1.5  # about 30 steps of 32 samples a second, not the compute speed
+        app.exit()

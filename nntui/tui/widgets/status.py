@@ -13,7 +13,9 @@ STATE_MARKS = {State.IDLE: "■ idle", State.RUNNING: "▶ running", State.PAUSE
 
 
 def _number(value: float, digits: int = 4) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}" if abs(value) < 1e4 else f"{value:.3e}"  # a diverging loss stays short
 
 
 def _speed(value: float) -> str:
