@@ -88,3 +88,17 @@ def test_a_wide_layer_after_training_still_passes(capsys):
         session.step()
     result = gradient_check(session, max_checks=40)
     assert result.passed, result.errors
+
+
+def test_an_entry_whose_finite_differences_straddle_a_kink_is_left_out():
+    from nntui.nn import numerical_gradient
+
+    x = np.array([0.0, 1.0])
+
+    def f():
+        return float(np.abs(x).sum())  # |x| has a kink at 0
+
+    smooth = numerical_gradient(f, x, 1e-4, stencil=4)
+    guarded = numerical_gradient(f, x, 1e-4, stencil=4, regime=lambda: tuple(x > 0))
+    assert smooth[0] == pytest.approx(0.0)  # the kink's finite difference: a slope that does not exist
+    assert np.isnan(guarded[0]) and guarded[1] == pytest.approx(1.0)
