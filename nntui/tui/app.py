@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
@@ -264,6 +264,14 @@ class NNTuiApp(App):
         self._notified_divergence = False
         self._numbers_dirty = self._charts_dirty = True
     # -- actions -----------------------------------------------------------------------------------------------
+
+    #: Actions on printable keys: while a text field has focus those keys type, so the Footer does not offer them.
+    #: (Quit stays: ctrl+q quits from anywhere.)
+    TYPED_KEY_ACTIONS = frozenset({"toggle_run", "step_once", "reset", "lr_up", "lr_down", "slow_motion",
+                                   "gradient_check", "help"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self.TYPED_KEY_ACTIONS and isinstance(self.focused, Input))
 
     def action_toggle_run(self) -> None:
         if self.session.state is State.FINISHED:

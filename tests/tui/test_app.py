@@ -498,3 +498,24 @@ async def test_slow_motion_shows_the_rate_it_really_trains_at():
         rate = app._snapshot.samples_per_second
         assert 0 < rate < 30 * 32 * 1.5  # about 30 steps of 32 samples a second, not the compute speed
         app.exit()
+
+
+async def test_the_footer_does_not_offer_single_keys_while_a_field_takes_typing():
+    from textual.widgets import Input
+
+    app = NNTuiApp(blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        app.query_one("#optimizer-lr", Input).focus()
+        await pilot.pause(0.1)
+        shown = {b.binding.action for b in app.screen.active_bindings.values() if b.binding.show and b.enabled}
+        assert not shown & {"lr_up", "lr_down", "toggle_run"}
+        await pilot.press("escape")  # leaving the field brings the keys back
+        await pilot.pause(0.1)
+        shown = {b.binding.action for b in app.screen.active_bindings.values() if b.binding.show and b.enabled}
+        assert {"lr_up", "lr_down", "toggle_run", "quit"} <= shown
+        app.query_one("#optimizer-lr", Input).focus()
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+q")  # and quitting works from inside a field
+        await pilot.pause(0.2)
+        assert not app.is_running
