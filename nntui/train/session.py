@@ -368,13 +368,15 @@ class TrainingSession:
 
     # -- snapshots ---------------------------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, layers: tuple[LayerStats, ...] | None = None) -> Snapshot:
+        """What the session looks like now (``layers``: the layer stats, if already computed)."""
         return Snapshot(
             state=self.state, message=self.message, step=self.step_count, epoch=self.epoch,
             epochs=self.config.training.epochs, batch_in_epoch=self.batch_index,
             batches_per_epoch=self.batches_per_epoch, batch_loss=self.last_loss,
             batch_accuracy=self.last_accuracy, lr=self.optimizer.lr,
-            samples_per_second=self._samples_per_second, layers=self.layer_stats(),
+            samples_per_second=self._samples_per_second,
+            layers=self.layer_stats() if layers is None else layers,
             history=self.history.copy(),
         )
 
@@ -390,9 +392,10 @@ class TrainingSession:
         self._window_start = now if self.state is State.RUNNING else None
         self._samples_since_publish = 0
         self._last_publish = now
-        for stats in self.layer_stats() if self.step_count > 0 else ():  # no gradient before a step
+        layers = self.layer_stats()
+        for stats in layers if self.step_count > 0 else ():  # no gradient before a step
             self.history.record_grad_norm(stats.name.split()[0], self.step_count, stats.grad_norm_w)
-        snap = self.snapshot()
+        snap = self.snapshot(layers)
         if self.on_snapshot is not None:
             self.on_snapshot(snap)
         return snap

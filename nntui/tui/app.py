@@ -9,7 +9,6 @@ paused app draws nothing.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable
 from typing import ClassVar
@@ -474,7 +473,3 @@ def _compact_summary(session: TrainingSession) -> str:
             lines.append(f"{index:>2} {type(layer).__name__.lower()}")
     lines.append(f"total {session.model.n_params:,} parameters")
     return "\n".join(lines)
-
-
-def is_finite(value: float) -> bool:
-    return value is not None and math.isfinite(value)

@@ -6,37 +6,16 @@ import dataclasses
 import math
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Static
+from view_host import Host as ViewHost
 
 from nntui.train.config import default_config
 from nntui.train.session import LayerStats, State, TrainingSession
 from nntui.tui.views.health import HEALTHY, NO_STEP_YET, HealthView
 
 
-class Host(App):
-    """The view as the app shows it: under a header, a two-line status and a tab (the view explains itself)."""
-
-    CSS = "#status { height: 2; } #tabs { height: 1fr; } TabPane { padding: 0; }"
-    AUTO_FOCUS = ""
-
-    def __init__(self, session: TrainingSession) -> None:
-        super().__init__()
-        self.session = session
-        self.view = HealthView(id="view")
-
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
-        yield Static("status line\n(stand-in)", id="status")
-        with TabbedContent(id="tabs"), TabPane(self.view.TITLE):
-            yield self.view
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.show()
-
-    def show(self) -> None:
-        self.view.update_view(self.session, self.session.snapshot())
+class Host(ViewHost):
+    VIEW_CLASS = HealthView
 
 
 def trained_session(steps: int = 20) -> TrainingSession:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from rich.color import ColorSystem
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from view_host import Host as ViewHost
 
 from nntui.train.config import apply_overrides, default_config
 from nntui.train.insight.weights import downsample, layer_matrices, linear_layers
@@ -14,26 +13,8 @@ from nntui.train.session import TrainingSession
 from nntui.tui.views.weights import LEVELS, PALETTE, WeightsView, colour_levels, heatmap_lines
 
 
-class Host(App):
-    """The view as the app shows it: under a header, a two-line status and a tab (the view explains itself)."""
-
-    CSS = "#status { height: 2; } #tabs { height: 1fr; } TabPane { padding: 0; }"
-    AUTO_FOCUS = ""
-
-    def __init__(self, session: TrainingSession) -> None:
-        super().__init__()
-        self.session = session
-        self.view = WeightsView(id="view")
-
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
-        yield Static("status line\n(stand-in)", id="status")
-        with TabbedContent(id="tabs"), TabPane(self.view.TITLE):
-            yield self.view
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.view.update_view(self.session, self.session.snapshot())
+class Host(ViewHost):
+    VIEW_CLASS = WeightsView
 
 
 def spiral_session(steps: int = 5, **overrides) -> TrainingSession:
