@@ -65,6 +65,7 @@ def reference_trainer(workload: Workload, seed: int = 0) -> Callable[[np.ndarray
     weights = [layer.params["W"].copy() for layer in model.layers[::2]]
     biases = [layer.params["b"].copy() for layer in model.layers[::2]]
     n_layers = len(weights)
+    EXP_FLOOR = 0.25 * float(np.log(np.finfo(np.float32).tiny))
 
     def step(x, y):
         inputs, pre_activations = [], []
@@ -80,7 +81,8 @@ def reference_trainer(workload: Workload, seed: int = 0) -> Callable[[np.ndarray
                 h = z
         n = len(y)
         shifted = h - h.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
+        exp = np.maximum(shifted, EXP_FLOOR)  # the engine's guard against subnormal probabilities
+        np.exp(exp, out=exp)
         sums = exp.sum(axis=1)
         exp /= sums[:, None]
         _loss = float((np.log(sums) - shifted[np.arange(n), y]).sum()) / n

@@ -4,6 +4,11 @@ Each follows the update rule PyTorch documents under the same name (weight decay
 gradient, momentum buffers that start at zero), so results can be compared number for number. Per-parameter
 state lives in ``self.state``, keyed by the parameter's name in the model (``"0.W"``); ``lr`` is a plain
 attribute that may change between any two steps and is read afresh by each one.
+
+Every ``FLUSH_EVERY`` steps the state buffers' subnormal numbers (below ``finfo(dtype).tiny``, about 1e-38 in
+float32) are set to zero. A buffer entry whose gradient has stopped (a dead ReLU unit) decays geometrically
+towards zero and spends hundreds of steps in that range, where x86 arithmetic is many times slower; the values
+are far too small to move any weight, so flushing them changes the speed, not the result.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+FLUSH_EVERY = 16  # steps between two flushes of subnormal numbers from the optimizer's buffers
 
 
 class Optimizer:
@@ -49,9 +56,17 @@ class Optimizer:
             if weight_decay:
                 grad = grad + weight_decay * param  # the L2 term: g + weight_decay * w
             self._update(param, grad, state, lr)
+        if self.t % FLUSH_EVERY == 0:
+            self.flush_subnormals()
 
     def _update(self, param, grad, state, lr) -> None:
         raise NotImplementedError
+
+    def flush_subnormals(self) -> None:
+        """Set the state buffers' subnormal entries to zero (see the module docstring for why)."""
+        for slots in self.state.values():
+            for buffer in slots.values():
+                np.copyto(buffer, 0, where=np.abs(buffer) < np.finfo(buffer.dtype).tiny)
 
     # -- checkpoints -------------------------------------------------------------------------------------------
 
@@ -181,6 +196,8 @@ class Adam(Optimizer):
             if self.weight_decay:
                 grad = grad + self.weight_decay * param
             self._update(param, grad, state, step_size, root_correction)
+        if self.t % FLUSH_EVERY == 0:
+            self.flush_subnormals()
 
     def _update(self, param, grad, state, step_size, root_correction):
         m = state.get("m")

@@ -227,3 +227,43 @@ def test_softmax_cross_entropy_refuses_targets_that_do_not_fit_the_logits(target
 
 def test_loss_registry_maps_config_names_to_losses():
     assert LOSSES == {"softmax_ce": SoftmaxCrossEntropy, "bce": BinaryCrossEntropy, "mse": MSE}
+
+
+# -- subnormal numbers -------------------------------------------------------------------------------------------
+
+
+def _subnormal_count(array: np.ndarray) -> int:
+    return int(np.count_nonzero((array != 0) & (np.abs(array) < np.finfo(array.dtype).tiny)))
+
+
+def test_softmax_cross_entropy_of_a_confident_float32_net_makes_no_subnormal_numbers():
+    # A logit gap of 95 makes exp() a subnormal float32 (e^-95 ~ 5e-42): slow arithmetic in every later step.
+    logits = np.array([[0.0, -95.0, -120.0], [30.0, 0.0, -60.0]], dtype=np.float32)
+    assert _subnormal_count(np.exp(logits[:1])) > 0  # the case this test is about
+    loss = SoftmaxCrossEntropy()
+
+    value = loss(logits, np.array([0, 0]))
+    grad = loss.backward()
+
+    assert _subnormal_count(loss.probs) == 0
+    assert _subnormal_count(grad) == 0
+    assert _subnormal_count(grad * grad) == 0  # Adam and RMSProp square the gradients
+    assert value == pytest.approx(0.0, abs=1e-7)
+    # The floored probabilities are far below anything that changes the right class's probability.
+    np.testing.assert_allclose(loss.probs[:, 0], 1.0, rtol=0, atol=0)
+    assert np.all(loss.probs[:, 1:] < 1e-9)
+
+
+def test_softmax_cross_entropy_still_charges_the_whole_gap_of_a_confident_mistake_in_float32():
+    logits = np.array([[0.0, -95.0, -120.0]], dtype=np.float32)
+
+    assert SoftmaxCrossEntropy()(logits, np.array([2])) == pytest.approx(120.0, rel=1e-6)
+
+
+def test_softmax_cross_entropy_in_float64_is_exact_for_gaps_far_beyond_float32s_range():
+    logits = np.array([[0.0, -95.0, -150.0]])
+    loss = SoftmaxCrossEntropy()
+
+    loss(logits, np.array([0]))
+
+    np.testing.assert_allclose(loss.probs[0, 1:], np.exp([-95.0, -150.0]), rtol=1e-12)

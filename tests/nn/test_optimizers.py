@@ -331,3 +331,46 @@ def test_rmsprop_alpha_of_one_is_refused():
 
 def test_optimizer_registry_maps_config_names_to_optimizers():
     assert OPTIMIZERS == {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
+
+
+# -- subnormal numbers in the buffers ----------------------------------------------------------------------------
+
+SUBNORMAL_32 = np.float32(1e-40)  # below float32's smallest normal number, ~1.2e-38
+
+
+def float32_model_and_zero_gradient() -> Sequential:
+    """Every parameter has at least two entries; the gradient stays zero, as for a dead ReLU unit."""
+    return Sequential([Linear(2, 2, rng=np.random.default_rng(0), dtype=np.float32)])
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: RMSProp(0.01), lambda: Adam(0.01)],
+                         ids=["sgd-momentum", "rmsprop", "adam"])
+def test_buffers_lose_their_subnormal_numbers_every_flush_every_steps_and_keep_the_rest(make):
+    from nntui.nn.optimizers import FLUSH_EVERY
+
+    model, optimizer = float32_model_and_zero_gradient(), make()
+    optimizer.step(model)  # creates the buffers
+    buffers = [b for slots in optimizer.state.values() for b in slots.values()]
+    for buffer in buffers:
+        buffer.ravel()[0] = SUBNORMAL_32
+        buffer.ravel()[-1] = np.float32(3.0)
+    decay = [b.ravel()[-1] for b in buffers]
+
+    for _ in range(FLUSH_EVERY - 2):  # one step short of a flush: the subnormal numbers are still there
+        optimizer.step(model)
+    assert all(b.ravel()[0] != 0 for b in buffers)
+    optimizer.step(model)  # step number FLUSH_EVERY flushes
+
+    assert all(b.ravel()[0] == 0 for b in buffers)
+    assert all(b.ravel()[-1] > 0 for b in buffers), "normal numbers are kept"
+    assert all(b.ravel()[-1] <= d for b, d in zip(buffers, decay))
+
+
+def test_flushing_keeps_the_smallest_normal_number_and_negative_subnormals_go_too():
+    optimizer = Adam(0.01)
+    tiny = np.finfo(np.float32).tiny
+    optimizer.state = {"0.W": {"m": np.array([tiny, -tiny, SUBNORMAL_32, -SUBNORMAL_32, 0.0], np.float32)}}
+
+    optimizer.flush_subnormals()
+
+    np.testing.assert_array_equal(optimizer.state["0.W"]["m"], [tiny, -tiny, 0, 0, 0])
