@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPan
 from textual.worker import Worker, WorkerState
 
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
-from nntui.train.data import DataError
+from nntui.train.data import BUILTIN_DATASETS, DataError
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import MetricChart, Series
 from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen
@@ -324,6 +324,9 @@ class NNTuiApp(App):
             self.notify(str(error), title="cannot use this configuration", severity="error", timeout=8)
             self.config = self.session.config
             self._update_model_views()
+            rejected = config.data.dataset
+            if rejected != self.config.data.dataset and rejected not in BUILTIN_DATASETS:  # a user's file
+                self.query_one(HyperParamsForm).reject_data_file(rejected, str(error))
             return False
         self.config = self.session.config
         self._update_model_views()

@@ -186,6 +186,33 @@ async def test_learning_rate_field_refuses_bad_text_and_takes_a_good_value():
         assert shows_lr(app, "0.05")
 
 
+async def test_a_data_file_that_cannot_be_loaded_stays_in_its_field_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a short relative path keeps the typing quick
+    (tmp_path / "bad.csv").write_text("x,y,label\n0,abc,0\n")
+    app = make_app()
+    async with running(app, notifications=True) as pilot:
+        await pilot.press("2")
+        field = app.query_one("#data-file", Input)
+        field.focus()
+        await pilot.press(*"bad.csv", "enter")
+        await pilot.pause()
+
+        assert app.session.config.data.dataset == "spiral"  # the run is untouched
+        assert field.value == "bad.csv"  # kept for correction, not cleared
+        form = app.query_one(HyperParamsForm)
+        assert "line 2" in form.problem and "'abc'" in form.problem
+        assert field.has_class("-invalid")
+        assert any("'abc'" in n.message for n in app._notifications)
+
+        # fixed on disk, enter on the same text tries again and loads it
+        (tmp_path / "bad.csv").write_text("x,y,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session.config.data.dataset == "bad.csv"
+        assert form.problem == ""
+        assert not field.has_class("-invalid")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # architecture edits and reset
 

@@ -189,6 +189,7 @@ class HyperParamsForm(Widget):
         self._blink = blink
         self._shown: dict[str, Any] = {}  # per field, the text (inputs) or value (lists) last shown or posted
         self._problems: dict[str, str] = {}  # per field, the message of its invalid text
+        self._rejected: tuple[str, str] | None = None  # (file path, why) the app could not load
         self._problem = ""  # the message shown under the form
 
     # --- layout ------------------------------------------------------------------------------------------
@@ -257,6 +258,11 @@ class HyperParamsForm(Widget):
             return  # compose will show it
         for dotted, shown in shown_values(config).items():
             self._show(dotted, shown)
+        if self._rejected and config.data.dataset == self._rejected[0]:  # it loaded after all
+            self._rejected = None
+            self._problems.pop(FILE_FIELD, None)
+            self._mark(FILE_FIELD, self.query_one(f"#{_widget_id(FILE_FIELD)}", Input))
+            self._show_problem(FILE_FIELD)
 
     def set_value(self, dotted: str, value: Any) -> None:
         """Show one field's value (a built-in name or a file path for data.dataset); posts no Changed."""
@@ -299,6 +305,7 @@ class HyperParamsForm(Widget):
         if event.value is Select.NULL:
             return
         if dotted == "data.dataset":
+            self._rejected = None
             self._show_text(FILE_FIELD, "")  # a built-in replaces the file
         self.post_message(self.Changed(dotted, event.value))
 
@@ -310,7 +317,9 @@ class HyperParamsForm(Widget):
         if dotted is None:
             return
         result = event.validation_result
-        if result is None or result.is_valid:
+        if dotted == FILE_FIELD and self._rejected and event.value == self._rejected[0]:
+            self._problems[dotted] = self._rejected[1]  # the file exists, but it could not be loaded
+        elif result is None or result.is_valid:
             self._problems.pop(dotted, None)
         else:
             self._problems[dotted] = result.failure_descriptions[0]
@@ -320,29 +329,38 @@ class HyperParamsForm(Widget):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._commit(event.input, event.validation_result)
+        self._commit(event.input, event.validation_result, submitted=True)
 
     @on(Input.Blurred)
     def _left(self, event: Input.Blurred) -> None:
         event.stop()
         self._commit(event.input, event.validation_result)
 
-    def _commit(self, field: Input, result: ValidationResult | None) -> None:
+    def _commit(self, field: Input, result: ValidationResult | None, submitted: bool = False) -> None:
         """Post the field's value if it is valid and differs from what was last shown."""
         dotted = _dotted(field)
         if dotted is None or (result is not None and not result.is_valid):
             return
-        if field.value == self._shown.get(dotted):
-            return
+        retry = submitted and dotted == FILE_FIELD and self._rejected is not None \
+            and field.value == self._rejected[0]
+        if field.value == self._shown.get(dotted) and not retry:
+            return  # unchanged (but enter tries a rejected file again: it may have been fixed meanwhile)
         self._shown[dotted] = field.value
         if dotted == FILE_FIELD:
             if not field.value.strip():
                 return  # an emptied file field: the dataset list decides
             path = str(Path(field.value.strip()).expanduser())
+            if self._rejected and path != self._rejected[0]:
+                self._rejected = None
             self._show_select("data.dataset", Select.NULL)
             self.post_message(self.Changed("data.dataset", path))
         else:
             self.post_message(self.Changed(dotted, parse_field(dotted, field.value)))
+
+    def reject_data_file(self, path: str, message: str) -> None:
+        """Keep a data file the app could not load in its field, marked with why, to be corrected there."""
+        self._rejected = (path, message)
+        self._show_text(FILE_FIELD, path)  # validated again; `_typed` keeps the message while the text stays
 
     def _mark(self, dotted: str, field: Input) -> None:
         mark = self.query_one(f"#{_widget_id(dotted)}-mark", Static)
