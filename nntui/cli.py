@@ -121,7 +121,26 @@ def config_from_args(args: argparse.Namespace):
         config = RunConfig.from_toml(args.config)
     else:
         config = default_config(str(overrides.get("data.dataset", "spiral")))
-    return apply_overrides(config, overrides) if overrides else config
+    config = apply_overrides(config, overrides) if overrides else config
+    _check_classes_flag(config, overrides.get("data.n_classes"))
+    return config
+
+
+def _check_classes_flag(config, n_classes) -> None:
+    """``--classes`` would be ignored by a dataset whose classes are fixed: say so instead."""
+    from nntui.train.data import BUILTIN_DATASETS
+    from nntui.train.session import CLASS_COUNT_DATASETS
+
+    dataset = config.data.dataset
+    if n_classes is None or dataset in CLASS_COUNT_DATASETS:
+        return
+    choosable = " and ".join(sorted(CLASS_COUNT_DATASETS))
+    if dataset in BUILTIN_DATASETS:
+        fixed = BUILTIN_DATASETS[dataset].n_classes
+        if n_classes != fixed:
+            raise UsageError(f"--classes applies only to {choosable}; '{dataset}' always has {fixed} classes")
+    else:
+        raise UsageError(f"--classes applies only to {choosable}; a file's classes are its labels")
 
 
 def _check_output(path: str | None, suffix: str, what: str) -> None:

@@ -231,6 +231,10 @@ BAD_INPUTS = [
     pytest.param(["--save", "missingdir/x.npz"], "folder 'missingdir' does not exist", id="save-no-folder"),
     pytest.param(["--metrics", "out.txt"], "metrics file must end in .csv", id="metrics-suffix"),
     pytest.param(["--frobnicate"], "unrecognized arguments: --frobnicate", id="unknown-flag"),
+    pytest.param(["--dataset", "moons", "--classes", "4"],
+                 "--classes applies only to blobs and spiral; 'moons' always has 2 classes", id="classes-moons"),
+    pytest.param(["--dataset", "ragged.csv", "--classes", "3"], "a file's classes are its labels",
+                 id="classes-file"),
 ]
 
 
@@ -362,3 +366,14 @@ def test_an_unwritable_save_folder_is_refused_before_training(capsys):
     assert main(["train", "--epochs", "1", "--save", "/proc/x.npz"]) == 2
     err = capsys.readouterr().err
     assert "/proc/x.npz" in err and ".tmp" not in err and "epoch" not in err
+
+
+@pytest.mark.parametrize("flags, classes", [(["--dataset", "blobs", "--classes", "5"], 5),
+                                            (["--dataset", "moons", "--classes", "2"], 2)])
+def test_classes_sets_the_class_count_where_it_can_and_may_restate_a_fixed_one(capsys, flags, classes):
+    from nntui.cli import build_parser, config_from_args
+    from nntui.train.session import TrainingSession
+
+    config = config_from_args(build_parser().parse_args(["train", *flags]))
+
+    assert TrainingSession(config).dataset.n_classes == classes
