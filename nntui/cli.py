@@ -212,6 +212,9 @@ def run_train(args: argparse.Namespace) -> int:
         session = TrainingSession(config_from_args(args))
     config = session.config
     total_epochs = config.training.epochs
+    if args.load and session.epoch >= total_epochs:
+        print(f"nntui train: nothing to train: the checkpoint has already trained {session.epoch} epochs and "
+              f"the run asks for {total_epochs}; give --epochs above {session.epoch} to go on", file=sys.stderr)
     started = time.perf_counter()
     samples_before = session.samples_seen
     report = _EpochReporter(session, total_epochs)

@@ -109,6 +109,17 @@ def test_a_run_saved_and_resumed_ends_where_an_uninterrupted_run_ends(capsys):
     assert [line.split("  ")[0] for line in resumed.err_lines] == ["epoch 3/4", "epoch 4/4"]
 
 
+def test_resuming_a_run_that_already_has_its_epochs_says_that_nothing_was_trained(capsys, in_empty_folder):
+    nntui(capsys, "train", *SMALL_RUN, "--epochs", 3, "--save", "run.npz")
+
+    resumed = nntui(capsys, "train", "--load", "run.npz", "--epochs", 2)
+
+    assert resumed.code == 0
+    assert "nothing to train: the checkpoint has already trained 3 epochs and the run asks for 2; " \
+           "give --epochs above 3 to go on" in resumed.err
+    assert resumed.out.startswith("done: 3 epochs")
+
+
 def test_metrics_csv_has_a_header_and_one_row_per_epoch(capsys, in_empty_folder):
     ran = nntui(capsys, "train", *SMALL_RUN, "--epochs", 3, "--metrics", "out.csv", "--json")
 
