@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nntui", description="Build, train and understand small neural networks in NumPy.")
     parser.add_argument("--version", action="version", version=f"nntui {__version__}")
     parser.add_argument("--config", metavar="TOML", help="start from this run configuration")
+    parser.add_argument("--load", metavar="CKPT",
+                        help="open the run saved in this checkpoint (from ctrl+s in the app or nntui train --save)")
     _add_field_flags(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -327,16 +329,19 @@ def run_datasets() -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    try:
-        from nntui.tui.app import NNTuiApp
-    except ImportError:
-        print(f"nntui {__version__}: the app is not built yet; try 'nntui train --help'.")
-        return 0
     from threadpoolctl import threadpool_limits
 
+    from nntui.train.session import TrainingSession
+    from nntui.tui.app import NNTuiApp
+
+    if args.load:
+        if args.config:
+            raise UsageError("--load opens the configuration saved in the checkpoint; drop --config")
+        session = TrainingSession.from_checkpoint(args.load, overrides=overrides_from_args(args))
+    else:
+        session = TrainingSession(config_from_args(args))
     with threadpool_limits(limits=1, user_api="blas"):
-        NNTuiApp(config=config).run()
+        NNTuiApp(session=session).run()
     return 0
 
 

@@ -388,3 +388,35 @@ def test_classes_sets_the_class_count_where_it_can_and_may_restate_a_fixed_one(c
     config = config_from_args(build_parser().parse_args(["train", *flags]))
 
     assert TrainingSession(config).dataset.n_classes == classes
+
+
+# -- nntui --load: the app on a saved run --------------------------------------------------------------------------
+
+
+def test_load_opens_the_app_on_the_saved_run(capsys, in_empty_folder, monkeypatch):
+    from nntui.tui.app import NNTuiApp
+
+    nntui(capsys, "train", *SMALL_RUN, "--epochs", 2, "--save", "run.npz")
+    opened = []
+    monkeypatch.setattr(NNTuiApp, "run", lambda app: opened.append(app))
+
+    ran = nntui(capsys, "--load", "run.npz", "--epochs", 5)
+
+    assert ran.code == 0
+    (app,) = opened
+    assert app.session.epoch == 2 and app.session.config.training.epochs == 5
+    assert app.session.state.value == "paused"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--load", "missing.npz"], "checkpoint not found: 'missing.npz'"),
+    (["--load", "run.npz", "--config", "run.toml"], "--load opens the configuration saved in the checkpoint"),
+    (["--load", "run.npz", "--hidden", "4"], "cannot change model.hidden when resuming a checkpoint"),
+])
+def test_load_refuses_what_it_cannot_open_with_one_line(capsys, in_empty_folder, args, message):
+    nntui(capsys, "train", *SMALL_RUN, "--epochs", 1, "--save", "run.npz")
+
+    ran = nntui(capsys, *args)
+
+    assert ran.code == 2
+    assert len(ran.err_lines) == 1 and message in ran.err

@@ -11,6 +11,7 @@ a crash or a full disk never leaves a half-written checkpoint where a good one w
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -54,6 +55,7 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
         "config": session.config.dumps(),
         "step": session.step_count,
         "samples_seen": session.samples_seen,
+        "last_step": [session.last_loss, session.last_accuracy],  # what the status line shows on reopening
         "epoch": session.epoch,
         "batch_index": session.batch_index,
         "epoch_accumulators": [session._epoch_loss_sum, session._epoch_correct, session._epoch_seen,
@@ -168,6 +170,7 @@ def _restore(session: TrainingSession, meta: dict, arrays: dict[str, np.ndarray]
     session.order = order.astype(np.int64)
     session.step_count, session.epoch = int(meta["step"]), int(meta["epoch"])
     session.samples_seen = int(meta.get("samples_seen", 0))
+    session.last_loss, session.last_accuracy = (float(v) for v in meta.get("last_step", (math.nan, math.nan)))
     session.batch_index = int(meta["batch_index"])
     loss_sum, correct, seen, seconds = meta["epoch_accumulators"]
     session._epoch_loss_sum, session._epoch_correct = float(loss_sum), float(correct)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on
@@ -21,11 +22,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import MetricChart, Series
-from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen
+from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, SaveScreen
 from nntui.tui.views.base import InsightView
 from nntui.tui.views.boundary import BoundaryView
 from nntui.tui.views.digits import DigitsView
@@ -79,14 +81,20 @@ class NNTuiApp(App):
         Binding("escape", "leave_field", "Leave field", show=False),
         Binding("s", "slow_motion", "Slow"),
         Binding("g", "gradient_check", "Grad check", show=False),
+        Binding("ctrl+s", "save", "Save", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, config: RunConfig | None = None, *, blink: bool = True) -> None:
+    def __init__(self, config: RunConfig | None = None, *, session: TrainingSession | None = None,
+                 blink: bool = True) -> None:
+        """Start from ``config`` (default: the spiral), or go on with ``session`` (e.g. one from a checkpoint)."""
         super().__init__()
-        self.config = (config or default_config("spiral")).validate()
-        self.session = TrainingSession(self.config, on_snapshot=self._on_snapshot, publish_interval=NUMBERS_INTERVAL)
+        if session is None:
+            session = TrainingSession((config or default_config("spiral")).validate())
+        self.session = session
+        self.config = session.config
+        session.on_snapshot, session.publish_interval = self._on_snapshot, NUMBERS_INTERVAL
         self.blink = blink
         self._snapshot: Snapshot = self.session.snapshot()
         self._numbers_dirty = self._charts_dirty = True
@@ -390,6 +398,32 @@ class NNTuiApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_save(self) -> None:
+        s = self.session
+        name = s.dataset.name.removesuffix(".csv").removesuffix(".npz")
+        suggestion = f"{name}-epoch{s.epoch}-step{s.step_count}.npz"
+        self.push_screen(SaveScreen(suggestion, self._save_to, lambda text: checkpoint_path(text).exists()))
+
+    def _save_to(self, text: str) -> str | None:
+        """Save the run to the file ``text`` names; None when saved, else why not (shown in the save screen)."""
+        if not text:
+            return "type a file name, e.g. run.npz"
+        path = checkpoint_path(text)
+        if path.suffix.lower() != ".npz":
+            return f"checkpoint files end in .npz, got {text!r}"
+        if path.is_dir():
+            return f"{text} is a folder; type a file name"
+        try:
+            self.session.save_checkpoint(path)
+        except CheckpointError as error:
+            return str(error)
+        except OSError as error:
+            return f"cannot write {text}: {error.strerror or error}"
+        s = self.session
+        self.notify(f"Saved epoch {s.epoch}, step {s.step_count} to {path}. Open it again with: nntui --load {path}",
+                    title="run saved", timeout=8)
+        return None
+
     async def action_quit(self) -> None:
         self.session.stop()
         self.exit()
@@ -463,6 +497,7 @@ class NNTuiApp(App):
                             self.action_slow_motion)
         yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",
                             self.action_gradient_check)
+        yield SystemCommand("Save the run", "ctrl+s: a checkpoint to reopen with nntui --load", self.action_save)
         yield SystemCommand("Help: every key", "?", self.action_help)
 
 
@@ -476,3 +511,11 @@ def _compact_summary(session: TrainingSession) -> str:
             lines.append(f"{index:>2} {type(layer).__name__.lower()}")
     lines.append(f"total {session.model.n_params:,} parameters")
     return "\n".join(lines)
+
+
+def checkpoint_path(text: str) -> Path:
+    """The file a typed checkpoint name means: ``~`` expanded, ``.npz`` added when it has no suffix."""
+    path = Path(text.strip()).expanduser()
+    if path.suffix or not path.name or path.is_dir():
+        return path
+    return path.with_name(path.name + ".npz")

@@ -1,7 +1,8 @@
-"""Modal screens: the help screen and a yes/no question."""
+"""Modal screens: the help screen, a yes/no question, the gradient check and saving the run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.table import Table
@@ -9,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 #: (key, what it does) for the help screen and the README; the app's BINDINGS carry the same descriptions.
 KEYS = [
@@ -22,6 +23,7 @@ KEYS = [
     ("tab", "move between panes and fields; escape leaves a field"),
     ("s", "slow motion on/off: a few dozen steps a second, to watch training happen"),
     ("g", "gradient check: the backward pass against finite differences"),
+    ("ctrl+s", "save the run to a file; nntui --load FILE reopens it"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),
     ("q", "quit (also while training)"),
@@ -108,3 +110,50 @@ class GradientCheckScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(f"\n{verdict}: worst {self.result.max_rel_error:.2e}, tolerance {TOLERANCE:g}. "
                          "Same check from the shell: nntui gradcheck\nescape closes", markup=False)
+
+
+class SaveScreen(ModalScreen[str | None]):
+    """Ask for a file to save the run to; enter saves, escape cancels.
+
+    ``save(text)`` does the saving and returns None, or a message saying why it could not: the message is shown
+    and the screen stays, so the name can be corrected. Dismisses with the text that was saved to.
+    """
+
+    AUTO_FOCUS = "#save-path"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, suggestion: str, save: Callable[[str], str | None],
+                 exists: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.suggestion, self.save, self.exists = suggestion, save, exists
+        self._replace: str | None = None  # an existing file the user was warned about once
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-box"):
+            yield Static("Save the run (weights, optimizer state, history and settings) to a checkpoint file:",
+                         markup=False)
+            yield Input(self.suggestion, id="save-path", select_on_focus=False)
+            yield Static("", id="save-problem", markup=False)
+            yield Static("enter saves · escape cancels · reopen it with: nntui --load FILE", classes="hint",
+                         markup=False)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if text and self.exists(text) and self._replace != text:
+            self._replace = text
+            self._problem(f"{text} exists: enter again to replace it, or type another name")
+            return
+        problem = self.save(text)
+        if problem:
+            self._problem(problem)
+        else:
+            self.dismiss(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self._replace is not None and event.value.strip() != self._replace:
+            self._replace = None
+            self._problem("")
+
+    def _problem(self, message: str) -> None:
+        self.query_one("#save-problem", Static).update(message)

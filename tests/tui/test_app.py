@@ -24,7 +24,7 @@ from nntui.train.config import apply_overrides, default_config
 from nntui.train.session import State, TrainingSession
 from nntui.tui.app import NNTuiApp
 from nntui.tui.charts import MetricChart
-from nntui.tui.screens import ConfirmScreen, HelpScreen
+from nntui.tui.screens import ConfirmScreen, HelpScreen, SaveScreen
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.hyperparams import HyperParamsForm
 from nntui.tui.widgets.status import StatusLine
@@ -476,6 +476,63 @@ async def test_random_edits_of_the_architecture_leave_the_app_running(quick_keys
         if app.session.step_count == 0:  # ... which the session has, unless a declined change awaits a reset
             assert hidden_widths(app.session) == app.config.model.hidden
         assert all(np.isfinite(param).all() for _name, param, _grad in app.session.model.parameters())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# saving the run and opening it again
+
+
+async def test_ctrl_s_saves_the_run_and_the_checkpoint_reopens_it_where_it_stopped(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with running(app, notifications=True) as pilot:
+        await step_n(pilot, 5)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SaveScreen)
+        field = app.screen.query_one("#save-path", Input)
+        assert app.screen.focused is field
+        assert field.value == "spiral-epoch0-step5.npz"
+        await pilot.press("end", "ctrl+u", *"mine", "enter")  # .npz is added
+        assert not isinstance(app.screen, SaveScreen)
+        assert any("mine.npz" in note.message and "nntui --load" in note.message for note in app._notifications)
+        saved = weights(app.session)
+        loss, accuracy = app.session.last_loss, app.session.last_accuracy
+
+    reopened = NNTuiApp(session=TrainingSession.from_checkpoint(tmp_path / "mine.npz"), blink=False)
+    async with running(reopened) as pilot:
+        assert reopened.session.step_count == 5
+        assert reopened.session.state is State.PAUSED
+        for before, after in zip(saved, weights(reopened.session)):
+            np.testing.assert_array_equal(before, after)
+        assert "step 5" in status(reopened) and f"loss {loss:.4f}" in status(reopened)
+        assert reopened.session.last_accuracy == accuracy
+        await pilot.press("n")
+        assert reopened.session.step_count == 6
+
+
+async def test_saving_over_a_file_asks_first_and_a_bad_name_is_explained_in_place(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old.npz").write_bytes(b"precious")
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.press("n", "ctrl+s", "end", "ctrl+u", *"nofolder/run.npz", "enter")
+        problem = app.screen.query_one("#save-problem")
+        assert isinstance(app.screen, SaveScreen)
+        assert "folder 'nofolder' does not exist" in str(problem.render())
+
+        await pilot.press("end", "ctrl+u", *"run.txt", "enter")
+        assert "checkpoint files end in .npz" in str(problem.render())
+
+        await pilot.press("end", "ctrl+u", *"old.npz", "enter")
+        assert "old.npz exists: enter again to replace it" in str(problem.render())
+        assert (tmp_path / "old.npz").read_bytes() == b"precious"
+        await pilot.press("enter")
+        assert not isinstance(app.screen, SaveScreen)
+        assert TrainingSession.from_checkpoint(tmp_path / "old.npz").step_count == 1
+
+        await pilot.press("ctrl+s", "escape")  # escape cancels and writes nothing
+        assert not isinstance(app.screen, SaveScreen)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["old.npz"]
 
 
 async def test_g_runs_a_gradient_check_of_the_current_model_and_shows_it():
