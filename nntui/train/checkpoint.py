@@ -52,7 +52,7 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
     meta = {
         "format": FORMAT,
         "version": VERSION,
-        "config": session.config.dumps(),
+        "config": session.config.dumps(relative_to=path.parent),  # a data file's path is kept relative to here
         "step": session.step_count,
         "samples_seen": session.samples_seen,
         "last_step": [session.last_loss, session.last_accuracy],  # what the status line shows on reopening
@@ -121,7 +121,7 @@ def load_checkpoint(path: str | os.PathLike, *, overrides: Mapping[str, Any] | N
 
     meta, arrays = read_checkpoint(path)
     try:
-        config = RunConfig.loads(meta["config"])
+        config = RunConfig.loads(meta["config"], base=Path(path).parent)
         if overrides:
             fixed = {k: v for k, v in overrides.items() if k not in ("training.epochs", "optimizer.lr")}
             changed = {k for k, v in fixed.items() if apply_overrides(config, {k: v}) != config}

@@ -18,6 +18,7 @@ and the offending value, so a person can fix the file without reading this code:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -356,6 +357,11 @@ class RunConfig:
 
     Read it with `from_toml(path)` or `loads(text)`, write it with `save(path)` or `dumps()`; both directions
     validate. Build variations with `apply_overrides(config, {"optimizer.lr": 0.1})`.
+
+    A data file's path in a config file is relative to that file's folder, as in most tools' config files:
+    `from_toml` and `save` (and checkpoints, through `loads(text, base=...)` and `dumps(relative_to=...)`)
+    convert between that and a path relative to the working directory, so a config file and its data can move
+    together and be used from anywhere.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -479,13 +485,13 @@ class RunConfig:
     # --- TOML ---
 
     @classmethod
-    def loads(cls, toml_text: str) -> RunConfig:
-        """Parse and validate TOML text."""
+    def loads(cls, toml_text: str, base: str | os.PathLike | None = None) -> RunConfig:
+        """Parse and validate TOML text; a relative data file path in it is taken relative to ``base``."""
         try:
             d = tomllib.loads(toml_text)
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"not valid TOML: {error}") from None
-        return cls.from_dict(d)
+        return cls.from_dict(d)._with_data_path(base, None)
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> RunConfig:
@@ -506,16 +512,44 @@ class RunConfig:
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path} is not valid TOML: {error}") from None
         try:
-            return cls.from_dict(d)
+            return cls.from_dict(d)._with_data_path(path.parent, None)
         except ConfigError as error:
             raise ConfigError(f"{path}: {error}", error.field) from None
 
-    def dumps(self) -> str:
-        """The config as commented TOML text; loads(dumps()) gives back an equal config."""
+    def _with_data_path(self, base: str | os.PathLike | None, relative_to: str | os.PathLike | None) -> RunConfig:
+        """This config with a relative data file path moved from ``relative_to``'s view to ``base``'s.
+
+        ``base`` given: a path relative to ``base`` becomes one relative to the working directory. ``relative_to``
+        given: a path relative to the working directory becomes one relative to ``relative_to``. Built-in names
+        and absolute paths stay as they are.
+        """
+        dataset = self.data.dataset
+        if dataset in BUILTIN_DATASETS or os.path.isabs(dataset) or (base is None and relative_to is None):
+            return self
+        if base is not None:
+            dataset = os.path.normpath(os.path.join(base, dataset))
+            if os.path.isabs(dataset) and not os.path.relpath(dataset).startswith(os.pardir):
+                dataset = os.path.relpath(dataset)  # under the working directory: say it the short way
+        if relative_to is not None:
+            try:
+                dataset = os.path.relpath(dataset, relative_to)
+            except ValueError:  # another drive (Windows): keep it absolute
+                dataset = os.path.abspath(dataset)
+        twin = copy.deepcopy(self)
+        twin.data.dataset = dataset
+        return twin
+
+    def dumps(self, relative_to: str | os.PathLike | None = None) -> str:
+        """The config as commented TOML text; loads(dumps()) gives back an equal config.
+
+        With ``relative_to`` (the folder the text will be stored in), a relative data file path is written
+        relative to that folder; ``loads(text, base=that folder)`` reads it back.
+        """
         self.validate()
+        stored = self._with_data_path(None, relative_to)
         lines = ["# nntui run configuration. Every key is optional: a missing key keeps its default."]
         for section_name in SECTIONS:
-            section = getattr(self, section_name)
+            section = getattr(stored, section_name)
             pairs = [
                 (f"{f.name} = {_toml_value(getattr(section, f.name))}", f.metadata["help"])
                 for f in dataclasses.fields(section)
@@ -531,8 +565,8 @@ class RunConfig:
         The text goes to a temporary file in the same folder, which then replaces the target in one step
         (os.replace is atomic within a file system).
         """
-        content = self.dumps().encode("utf-8")  # serialise first: a bad config never creates a file
         path = Path(path)
+        content = self.dumps(relative_to=path.parent).encode("utf-8")  # first: a bad config creates no file
         temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
             # 0o666 before the umask, like any newly created file

@@ -241,3 +241,20 @@ def test_loading_accepts_settings_equal_to_the_saved_ones(saved):
 
     assert resumed.step_count == 3
     assert resumed.config.training.epochs == 60
+
+
+def test_a_checkpoint_of_a_run_on_a_file_finds_the_file_from_another_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "data" / "points.csv").write_text(
+        "x1,x2,label\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+    session = TrainingSession(default_config("data/points.csv"))
+    session.step()
+    session.save_checkpoint("runs/one.npz")
+
+    monkeypatch.chdir(tmp_path / "runs")
+    resumed = TrainingSession.from_checkpoint("one.npz")
+
+    assert resumed.step_count == 1
+    assert resumed.config.data.dataset == os.path.join("..", "data", "points.csv")

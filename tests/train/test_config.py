@@ -567,3 +567,48 @@ def test_parse_field_reads_any_setting_from_text():
 def test_validate_field_refuses_an_unknown_setting():
     with pytest.raises(ConfigError, match=r"unknown setting 'epochs'; did you mean 'training.epochs'\?"):
         validate_field("epochs", 3)
+
+
+# --- a data file's path is relative to the config file that names it --------------------------------------------
+
+
+def write_points(path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x1,x2,label\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+
+
+def test_a_data_file_named_in_a_config_file_is_found_beside_it_from_any_folder(tmp_path, monkeypatch):
+    from nntui.train.session import TrainingSession
+
+    write_points(tmp_path / "project" / "points.csv")
+    (tmp_path / "project" / "run.toml").write_text('[data]\ndataset = "points.csv"\n')
+    monkeypatch.chdir(tmp_path)
+
+    config = RunConfig.from_toml("project/run.toml")
+
+    assert config.data.dataset == os.path.join("project", "points.csv")
+    assert TrainingSession(config).dataset.n_features == 2
+
+
+def test_saving_a_config_elsewhere_writes_the_data_path_from_there_and_reads_back_the_same(tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_points(tmp_path / "data" / "points.csv")
+    (tmp_path / "configs").mkdir()
+    config = default_config("data/points.csv")
+
+    config.save("configs/run.toml")
+
+    assert 'dataset = "../data/points.csv"' in (tmp_path / "configs" / "run.toml").read_text()
+    assert RunConfig.from_toml("configs/run.toml") == config
+    monkeypatch.chdir(tmp_path / "configs")
+    assert RunConfig.from_toml("run.toml").data.dataset == os.path.join("..", "data", "points.csv")
+
+
+def test_built_in_names_and_absolute_paths_are_stored_as_they_are(tmp_path):
+    absolute = str(tmp_path / "points.csv")
+    for dataset in ("digits", absolute):
+        config = default_config(dataset)
+        config.save(tmp_path / "sub.toml")
+        assert f'dataset = "{dataset}"' in (tmp_path / "sub.toml").read_text()
+        assert RunConfig.from_toml(tmp_path / "sub.toml").data.dataset == dataset
