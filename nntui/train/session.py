@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -39,6 +40,9 @@ from nntui.train.metrics import EpochRecord, History
 
 #: Largest number of samples pushed through the model at once when evaluating (bounds memory on big files).
 EVAL_CHUNK = 4096
+#: The largest network nntui builds: these are small networks trained on a CPU, and 10 million float32
+#: parameters already take ~160 MB with their gradients and Adam's two buffers.
+MAX_PARAMETERS = 10_000_000
 #: Built-in datasets whose number of classes is a setting.
 CLASS_COUNT_DATASETS = ("spiral", "blobs")
 
@@ -140,12 +144,23 @@ class TrainingSession:
             raise ConfigError(
                 f"model.loss = 'bce' needs a 2-class dataset, but {data.name!r} has {data.n_classes} classes; "
                 "use softmax_ce", "model.loss")
+        widths = [data.n_features, *cfg.model.hidden, self.output_width()]
+        n_parameters = sum(a * b + b for a, b in itertools.pairwise(widths))
+        if n_parameters > MAX_PARAMETERS:
+            raise ConfigError(
+                f"model.hidden {list(cfg.model.hidden)} makes a network of {n_parameters:,} parameters "
+                f"({' -> '.join(map(str, widths))}); nntui builds at most {MAX_PARAMETERS:,}: use narrower layers",
+                "model.hidden")
         self.dtype = np.dtype(cfg.model.dtype)
         init_seed, shuffle_seed, dropout_seed = np.random.SeedSequence(cfg.training.seed).spawn(3)
         self.shuffle_rng = np.random.default_rng(shuffle_seed)
         self.dropout_rng = np.random.default_rng(dropout_seed)
-        self.model = build_model(cfg, data.n_features, self.output_width(),
-                                 init_rng=np.random.default_rng(init_seed), dropout_rng=self.dropout_rng)
+        try:
+            self.model = build_model(cfg, data.n_features, self.output_width(),
+                                     init_rng=np.random.default_rng(init_seed), dropout_rng=self.dropout_rng)
+        except MemoryError:
+            raise ConfigError(f"not enough memory for a network of {n_parameters:,} parameters; use narrower "
+                              "layers", "model.hidden") from None
         self.loss = LOSSES[self.loss_name]()
         self.optimizer = build_optimizer(cfg)
         self.x_train = data.x_train.astype(self.dtype)

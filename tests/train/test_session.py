@@ -717,3 +717,23 @@ async def test_three_quick_step_once_presses_train_three_batches():
     assert session.step_count == 3 and session.state is State.PAUSED
     session.stop()
     await asyncio.wait_for(task, 2)
+
+
+def test_a_network_too_big_to_build_is_refused_by_name_before_any_memory_is_taken():
+    config = apply_overrides(default_config("spiral"), {"model.hidden": [65536, 65536],
+                                                        "model.activations": ["relu", "relu"]})
+    with pytest.raises(ConfigError) as caught:
+        TrainingSession(config)
+    assert caught.value.field == "model.hidden"
+    assert "4,295,426,051 parameters (2 -> 65536 -> 65536 -> 3)" in str(caught.value)
+
+
+def test_a_reset_to_a_network_too_big_keeps_the_run_as_it_was():
+    session = TrainingSession(default_config("spiral"))
+    huge = apply_overrides(session.config, {"model.hidden": [65536, 65536]})
+
+    with pytest.raises(ConfigError):
+        session.reset(huge)
+
+    assert session.config.model.hidden == [64, 64]
+    session.step()

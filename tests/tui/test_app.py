@@ -235,6 +235,21 @@ async def test_architecture_edit_at_step_0_rebuilds_at_once():
         assert app.session.step_count == 0
 
 
+async def test_a_network_too_big_to_build_is_refused_with_a_message_and_the_app_goes_on():
+    app = make_app()
+    async with running(app, notifications=True) as pilot:
+        await pilot.press("2")
+        app.query_one(ArchitectureEditor).focus()
+        await pilot.pause()
+        await pilot.press("w", *"65536", "enter", "down", "w", *"65536", "enter")
+        await pilot.pause()
+
+        assert any("parameters" in note.message and "narrower" in note.message for note in app._notifications)
+        assert hidden_widths(app.session) in ([64, 64], [65536, 64])  # the first edit alone fits
+        await pilot.press("escape", "n")
+        assert app.session.step_count == 1
+
+
 async def test_architecture_edit_after_progress_asks_first():
     app = make_app()
     async with running(app, notifications=True) as pilot:
