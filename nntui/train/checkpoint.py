@@ -52,7 +52,9 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
     meta = {
         "format": FORMAT,
         "version": VERSION,
-        "config": session.config.dumps(relative_to=path.parent),  # a data file's path is kept relative to here
+        # The learning rate in use (changed with + / - perhaps), and a data file's path relative to this folder.
+        "config": apply_overrides(session.config, {"optimizer.lr": session.optimizer.lr}).dumps(
+            relative_to=path.parent),
         "step": session.step_count,
         "samples_seen": session.samples_seen,
         "last_step": [session.last_loss, session.last_accuracy],  # what the status line shows on reopening

@@ -258,3 +258,16 @@ def test_a_checkpoint_of_a_run_on_a_file_finds_the_file_from_another_folder(tmp_
 
     assert resumed.step_count == 1
     assert resumed.config.data.dataset == os.path.join("..", "data", "points.csv")
+
+
+def test_a_learning_rate_changed_during_the_run_is_the_one_a_checkpoint_resumes_with(tmp_path):
+    session = TrainingSession(default_config("spiral"))
+    session.step()
+    session.set_lr(0.0025)
+    session.save_checkpoint(tmp_path / "run.npz")
+
+    resumed = TrainingSession.from_checkpoint(tmp_path / "run.npz")
+
+    assert resumed.lr == 0.0025
+    assert resumed.config.optimizer.lr == 0.0025
+    assert resumed.history.lr_changes[-1] == (1, 0.0025)
