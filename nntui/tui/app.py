@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
@@ -100,6 +100,7 @@ class NNTuiApp(App):
         self._numbers_dirty = self._charts_dirty = True
         self._notified_divergence = False
         self._chart_turn = 0
+        self._wide: bool | None = None  # whether the side panes were last fitted to a wide terminal
         self._next_chart_time = 0.0
 
     # -- layout ------------------------------------------------------------------------------------------------
@@ -148,9 +149,7 @@ class NNTuiApp(App):
         self.query_one("#loss-box").border_title = "loss (val: dots, |: lr change)"
         self.query_one("#accuracy-box").border_title = "accuracy"
         self.query_one("#grad-box").border_title = "gradient norm |dW| per layer (log scale)"
-        wide = self.size.width >= WIDE
-        self.query_one("#model-summary").display = wide
-        self.query_one("#right-pane").display = wide
+        self._fit_side_panes(self.size.width)
         self._update_model_views()
         self._numbers_timer = self.set_interval(NUMBERS_INTERVAL, self._refresh_numbers)
         self._view_timer = self.set_interval(VIEW_INTERVAL, self._refresh_view)
@@ -358,10 +357,27 @@ class NNTuiApp(App):
             if view.can_focus:
                 view.focus()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_side_panes(event.size.width)
+
+    def _fit_side_panes(self, width: int) -> None:
+        """Both side panes from WIDE columns on, none below; decided again whenever the width crosses WIDE."""
+        wide = width >= WIDE
+        if wide == self._wide or not self.query("#right-pane"):
+            return  # the user's [ and ] choices stand until the width crosses the line (or not composed yet)
+        self._wide = wide
+        self.query_one("#model-summary").display = wide
+        self.query_one("#right-pane").display = wide
+        if wide:
+            self._numbers_dirty = True
+
     def action_toggle_pane(self, side: str) -> None:
         pane = self.query_one("#model-summary" if side == "left" else "#right-pane")
+        other = self.query_one("#right-pane" if side == "left" else "#model-summary")
         self.action_show_tab("train")
         pane.display = not pane.display
+        if pane.display and self.size.width < WIDE:
+            other.display = False  # below WIDE columns the charts keep the room of at least one pane
         if pane.display:
             self._numbers_dirty = True
             self._refresh_numbers()

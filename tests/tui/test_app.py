@@ -358,14 +358,32 @@ async def test_number_keys_switch_tabs_and_brackets_toggle_the_side_panes():
         assert not left.display and not right.display  # 80 columns: charts only
         await pilot.press("[")
         assert left.display and not right.display
+        await pilot.press("]")  # below 120 columns one side pane at a time: the charts keep their room
+        assert right.display and not left.display
         await pilot.press("]")
-        assert left.display and right.display
-        await pilot.press("[", "]")
         assert not left.display and not right.display
         # from another tab, a bracket comes back to the Train tab to show the pane
         await pilot.press("3", "]")
         assert tabs.active == "train"
         assert right.display
+
+
+async def test_side_panes_follow_the_width_across_120_columns_and_brackets_hold_in_between():
+    app = make_app()
+    async with running(app) as pilot:
+        left, right = app.query_one("#model-summary"), app.query_one("#right-pane")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert left.display and right.display
+        await pilot.press("[")
+        assert not left.display and right.display
+        await pilot.resize_terminal(140, 40)  # still wide: the choice stands
+        await pilot.pause()
+        assert not left.display and right.display
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not left.display and not right.display
+        assert app.query_one("#charts").size.width >= 70
 
 
 async def test_the_command_palette_lists_the_apps_commands():
