@@ -425,8 +425,8 @@ class RunConfig:
         if len(model.hidden) != len(model.activations):
             blame(
                 "model.activations",
-                f"model.hidden has {len(model.hidden)} layers "
-                f"but model.activations has {len(model.activations)} entries",
+                f"model.hidden has {_count(len(model.hidden), 'layer')} "
+                f"but model.activations has {_count(len(model.activations), 'entry', 'entries')}",
             )
         if data.task == "classification" and model.loss == "mse":
             blame(
@@ -770,3 +770,8 @@ def parse_field(dotted: str, text: str) -> Any:
 def _default_value(dotted: str) -> Any:
     section, name = dotted.split(".")
     return getattr(SECTIONS[section](), name)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 layer``, ``2 layers``; ``many`` for irregular plurals."""
+    return f"{n} {one if n == 1 else many or one + 's'}"

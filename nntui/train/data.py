@@ -587,6 +587,13 @@ def load_dataset(
         train_rows, val_rows = _stratified_split(table.y, val_fraction, split_rng)
     else:
         train_rows, val_rows = _shuffled_split(len(table.y), val_fraction, split_rng)
+    n_classes = len(table.output_names)
+    if len(val_rows) == 0 and task == "classification" and n_classes > max(10, len(table.y) / 2):
+        raise DataError(
+            f"dataset '{name}' has {n_classes} classes in {len(table.y)} samples, too few of each "
+            "to keep some for validation; is the label column right (--target / data.target), or is this "
+            "regression (--task regression)?"
+        )
     if len(val_rows) == 0:
         per_class = " of some class" if task == "classification" else ""
         raise DataError(

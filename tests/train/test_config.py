@@ -358,6 +358,9 @@ def test_hidden_and_activations_must_have_the_same_length():
     with pytest.raises(ConfigError) as caught:
         RunConfig.from_dict({"model": {"hidden": [8, 8], "activations": ["relu"] * 3}})
     assert str(caught.value) == "model.hidden has 2 layers but model.activations has 3 entries"
+    with pytest.raises(ConfigError) as caught:
+        RunConfig.from_dict({"model": {"hidden": [8, 8], "activations": ["relu"]}})
+    assert str(caught.value) == "model.hidden has 2 layers but model.activations has 1 entry"
 
 
 def test_nesterov_without_momentum_is_refused():

@@ -280,6 +280,12 @@ def test_too_few_samples_to_validate_is_refused(tmp_path):
         load_dataset(str(path), seed=0)
 
 
+def test_a_label_column_with_a_class_per_sample_is_questioned_rather_than_called_too_small(tmp_path):
+    path = write(tmp_path, "size,price\n" + "".join(f"{i % 7},{100 + i}\n" for i in range(60)))  # price last
+    with pytest.raises(DataError, match=r"60 classes in 60 samples.*is the label column right.*--task regression"):
+        load_dataset(str(path), seed=0)
+
+
 @pytest.mark.parametrize(
     "kwargs, fragment",
     [
