@@ -43,6 +43,8 @@ EVAL_CHUNK = 4096
 #: The largest network nntui builds: these are small networks trained on a CPU, and 10 million float32
 #: parameters already take ~160 MB with their gradients and Adam's two buffers.
 MAX_PARAMETERS = 10_000_000
+#: Steps between two samples of the per-layer gradient norms kept in the history (their chart's points).
+GRAD_NORM_EVERY = 5
 #: Built-in datasets whose number of classes is a setting.
 CLASS_COUNT_DATASETS = ("spiral", "blobs")
 
@@ -115,7 +117,7 @@ class TrainingSession:
         self.on_snapshot = on_snapshot
         self.publish_interval = publish_interval
         self.history_capacity = history_capacity
-        self.dataset = dataset if dataset is not None else self._load_data(self.config)
+        self.dataset = dataset if dataset is not None else self.load_data(self.config)
         self._wake: asyncio.Event | None = None
         self._stop_requested = False
         #: Slow motion for watching: at most this many steps a second in ``run()`` (None: as fast as it goes).
@@ -125,7 +127,8 @@ class TrainingSession:
     # -- building ----------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _load_data(config: RunConfig) -> Dataset:
+    def load_data(config: RunConfig) -> Dataset:
+        """The dataset a config describes (raises DataError, with a message for a person, when it cannot)."""
         d = config.data
         # The config always holds every field; pass on only those that apply to this dataset, so that the
         # loader's refusal of a misplaced option (noise for digits, say) speaks only of what the user set.
@@ -208,6 +211,8 @@ class TrainingSession:
         """
         if self.state in (State.FINISHED, State.DIVERGED):
             raise RuntimeError(f"cannot step a {self.state} session; reset it first")
+        if self.batch_index + 1 >= self.batches_per_epoch and self.epoch + 1 >= self.config.training.epochs:
+            collect_stats = True  # the run's last step: what the views show once it has finished
         started = time.perf_counter()
         start = self.batch_index * self.batch_size
         batch = self.order[start:start + self.batch_size]
@@ -225,6 +230,8 @@ class TrainingSession:
             self._record_update_norms(before)
         accuracy = self._accuracy(output, y)
         self.step_count += 1
+        if collect_stats or self.step_count % GRAD_NORM_EVERY == 0:
+            self._record_grad_norms()
         self.last_loss, self.last_accuracy = loss, accuracy
         self.history.record_step(self.step_count, loss, accuracy)
         n = len(batch)
@@ -352,6 +359,12 @@ class TrainingSession:
             self.last_updates[i] = update
             self._last_update_norms[i] = float(np.linalg.norm(update))
 
+    def _record_grad_norms(self) -> None:
+        """Add each Linear layer's |dL/dW| at this step to the history (its chart shows them over time)."""
+        for i in self._linear_indices():
+            self.history.record_grad_norm(str(i), self.step_count,
+                                          float(np.linalg.norm(self.model.layers[i].grads["W"])))
+
     def layer_stats(self) -> tuple[LayerStats, ...]:
         """Per Linear layer: gradient and weight norms, update-to-weight ratio, dead or saturated units."""
         layers, stats = self.model.layers, []
@@ -407,10 +420,7 @@ class TrainingSession:
         self._window_start = now if self.state is State.RUNNING else None
         self._samples_since_publish = 0
         self._last_publish = now
-        layers = self.layer_stats()
-        for stats in layers if self.step_count > 0 else ():  # no gradient before a step
-            self.history.record_grad_norm(stats.name.split()[0], self.step_count, stats.grad_norm_w)
-        snap = self.snapshot(layers)
+        snap = self.snapshot()
         if self.on_snapshot is not None:
             self.on_snapshot(snap)
         return snap
@@ -484,7 +494,7 @@ class TrainingSession:
         if config is not None:
             config = config.validate()
             data_changed = config.data != self.config.data or config.training.seed != self.config.training.seed
-            dataset = self._load_data(config) if data_changed else self.dataset  # may raise: nothing changed
+            dataset = self.load_data(config) if data_changed else self.dataset  # may raise: nothing changed
             previous = self.config, self.dataset
             self.config, self.dataset = config, dataset
             try:

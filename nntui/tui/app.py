@@ -18,6 +18,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -101,7 +102,22 @@ class NNTuiApp(App):
         self._notified_divergence = False
         self._chart_turn = 0
         self._wide: bool | None = None  # whether the side panes were last fitted to a wide terminal
+        self._charts_empty = True  # no chart has drawn data since the last (re)build
+        self._shown_notes: dict[tuple, float] = {}  # notifications on screen: (message, title, severity) -> until
         self._next_chart_time = 0.0
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Textual's notify, except: the text is shown as written (a file name or a CSV cell may hold "[...]",
+        which as markup could vanish or fail to render), and a message already on screen is not stacked again
+        (ten presses of + at the top of the range give one warning, not ten)."""
+        now = time.monotonic()
+        key = (message, title, severity)
+        self._shown_notes = {k: until for k, until in self._shown_notes.items() if until > now}
+        if key in self._shown_notes:
+            return
+        self._shown_notes[key] = now + (self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- layout ------------------------------------------------------------------------------------------------
 
@@ -223,6 +239,8 @@ class NNTuiApp(App):
                 self._charts_timer.pause()
             return
         running = self.session.state is State.RUNNING
+        if self._charts_empty and len(self._snapshot.history.step_loss):
+            all_charts, self._charts_empty = True, False  # the first data: every chart at once, none says "no data"
         if running and not all_charts and time.perf_counter() < self._next_chart_time:
             return  # within the drawing budget: charts may take CHART_BUDGET of the time while training
         self._chart_turn += 1
@@ -269,6 +287,7 @@ class NNTuiApp(App):
         self.query_one(HyperParamsForm).set_values(self.config)
         self._notified_divergence = False
         self._numbers_dirty = self._charts_dirty = True
+        self._charts_empty = True
     # -- actions -----------------------------------------------------------------------------------------------
 
     #: Actions on printable keys: while a text field has focus those keys type, so the Footer does not offer them.
@@ -328,18 +347,24 @@ class NNTuiApp(App):
         try:
             self.session.reset(config)
         except (ConfigError, DataError) as error:
-            self.notify(str(error), title="cannot use this configuration", severity="error", timeout=8)
             self.config = self.session.config
             self._update_model_views()
-            rejected = config.data.dataset
-            if rejected != self.config.data.dataset and rejected not in BUILTIN_DATASETS:  # a user's file
-                self.query_one(HyperParamsForm).reject_data_file(rejected, str(error))
+            self._refuse(config, error)
             return False
         self.config = self.session.config
         self._update_model_views()
         self._snapshot = self.session.snapshot()
         self._on_snapshot(self._snapshot)
         return True
+
+    def _refuse(self, config: RunConfig, error: Exception) -> None:
+        """Say why ``config`` cannot be used; a data file that would not load stays in its field, marked."""
+        self.notify(str(error), title="cannot use this configuration", severity="error", timeout=8)
+        rejected = config.data.dataset
+        if rejected != self.session.config.data.dataset and rejected not in BUILTIN_DATASETS:  # a user's file
+            form = self.query_one(HyperParamsForm)
+            form.set_value("data.dataset", self.session.config.data.dataset)  # the list shows what runs
+            form.reject_data_file(rejected, str(error))
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -418,17 +443,26 @@ class NNTuiApp(App):
         s = self.session
         name = s.dataset.name.removesuffix(".csv").removesuffix(".npz")
         suggestion = f"{name}-epoch{s.epoch}-step{s.step_count}.npz"
-        self.push_screen(SaveScreen(suggestion, self._save_to, lambda text: checkpoint_path(text).exists()))
+        self.push_screen(SaveScreen(suggestion, check=self._save_problem, save=self._save_to,
+                                    exists=lambda text: checkpoint_path(text).exists()))
 
-    def _save_to(self, text: str) -> str | None:
-        """Save the run to the file ``text`` names; None when saved, else why not (shown in the save screen)."""
+    @staticmethod
+    def _save_problem(text: str) -> str | None:
+        """What is wrong with ``text`` as the name of a checkpoint file, or None."""
         if not text:
             return "type a file name, e.g. run.npz"
         path = checkpoint_path(text)
-        if path.suffix.lower() != ".npz":
-            return f"checkpoint files end in .npz, got {text!r}"
         if path.is_dir():
             return f"{text} is a folder; type a file name"
+        if path.suffix.lower() != ".npz":
+            return f"checkpoint files end in .npz, got {text!r}"
+        if not path.parent.is_dir():
+            return f"cannot save checkpoint: folder {str(path.parent)!r} does not exist"
+        return None
+
+    def _save_to(self, text: str) -> str | None:
+        """Save the run to the file ``text`` names; None when saved, else why not (shown in the save screen)."""
+        path = checkpoint_path(text)
         try:
             self.session.save_checkpoint(path)
         except CheckpointError as error:
@@ -471,6 +505,12 @@ class NNTuiApp(App):
         except ConfigError as error:
             self.notify(str(error), title="not applied", severity="error", timeout=8)
             return
+        if any(key.startswith("data.") for key in overrides):
+            try:  # a dataset that cannot be loaded is refused now, not after asking to reset for it
+                TrainingSession.load_data(config)
+            except DataError as error:
+                self._refuse(config, error)
+                return
         if self.session.step_count == 0:
             self._reset(config)
             return

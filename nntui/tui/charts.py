@@ -12,12 +12,15 @@ Every chart in the app goes through `MetricChart`, so they all look and behave a
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
+from plotext._utility import get_labels as plotext_labels
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
@@ -28,6 +31,11 @@ SeriesKind = Literal["line", "scatter"]
 SERIES_COLORS = ("cyan+", "orange+", "magenta+", "green+", "red+", "blue+")
 MARKER_COLOR = "gray"
 EMPTY_MESSAGE = "no data yet"
+
+Y_TICKS = 7
+"""Tick labels on the y axis: plotext's own default number."""
+MAX_PLAIN_LABEL = 8
+"""Longest y tick label written out in full (like "1000.00"); longer ones go to scientific notation."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +80,53 @@ def bucket_mean(xs, ys, n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
     sum_y = np.bincount(bucket, weights=y, minlength=n_buckets)
     filled = counts > 0
     return sum_x[filled] / counts[filled], sum_y[filled] / counts[filled]
+
+
+def y_axis_range(values, *, ylog: bool = False) -> tuple[float, float]:
+    """The y axis limits that fit `values`, always lower < upper, in axis units (exponents on a log axis).
+
+    plotext's own choice for data without a spread, (0.5 * v, 1.5 * v), turns the axis upside down when v
+    is negative, which on a log axis means any constant value below 1 (a single point, say): its exponent
+    is negative. Here a constant gets half its size either side on a linear axis (as plotext does for a
+    positive one; -1..1 around zero) and a decade either side on a log axis (as plotext does for 1).
+    Values that differ only by rounding count as constant.
+
+    values: a non-empty array-like of finite numbers, positive when `ylog`.
+    """
+    axis = np.asarray(values, dtype=np.float64)
+    if ylog:
+        axis = np.log10(axis)
+    lower, upper = float(axis.min()), float(axis.max())
+    tolerance = 1e-9 if ylog else 1e-9 * max(abs(lower), abs(upper))
+    if upper - lower > tolerance:
+        return lower, upper
+    centre = (lower + upper) / 2
+    if ylog:
+        return centre - 1.0, centre + 1.0
+    if centre == 0:
+        return -1.0, 1.0
+    return centre - abs(centre) / 2, centre + abs(centre) / 2
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Short labels for increasing tick values: plotext's own, unless they grow too long for an axis.
+
+    Ordinary values keep the labels plotext prints itself ("0.25", "1000.0"). When those would be longer than
+    MAX_PLAIN_LABEL characters (a diverged loss of 2e21, gradients of 1e-9) and scientific notation is shorter,
+    the labels are like "2.1e+21": two significant digits, or more when needed to tell neighbours apart.
+    A tick that misses zero only by rounding is labelled "0".
+    """
+    values = [float(t) for t in ticks]
+    plain = plotext_labels(values)
+    if not values or max(map(len, plain)) <= MAX_PLAIN_LABEL:
+        return plain
+    # Evenly spaced ticks across zero can miss it by a rounding error (1e+05 on an axis of 1e+21).
+    near_zero = 1e-9 * (max(values) - min(values)) if min(values) < 0 < max(values) else 0.0
+    for digits in range(1, 16):
+        scientific = ["0" if abs(v) <= near_zero else f"{v:.{digits}e}" for v in values]
+        if all(a != b for a, b in itertools.pairwise(scientific)):
+            break
+    return scientific if max(map(len, scientific)) < max(map(len, plain)) else plain
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,9 +207,9 @@ class MetricChart(PlotextPlot):
         self.data_version = 0
         """Goes up by one each time `set_series` receives data different from the last."""
         self.draw_count = 0
+        """How many times the plot was actually built (not served from the cache)."""
         self.last_draw_seconds = 0.0
         """How long the last real draw took (the app spaces its redraws by it)."""
-        """How many times the plot was actually built (not served from the cache)."""
         self._drawn_key: tuple | None = None
         self._drawn: RenderResult = ""
 
@@ -187,7 +242,9 @@ class MetricChart(PlotextPlot):
             ylog=ylog,
             ylim=None if ylim is None else (float(ylim[0]), float(ylim[1])),
         )
-        if ylog and chart.ylim is not None and min(chart.ylim) <= 0:
+        if chart.ylim is not None and not chart.ylim[0] < chart.ylim[1]:
+            raise ValueError(f"ylim must be (lower, upper) with lower < upper, got ylim={ylim}")
+        if ylog and chart.ylim is not None and chart.ylim[0] <= 0:
             raise ValueError(f"a log axis needs positive limits, got ylim={ylim}")
         for s in chart.series:
             if s.xs.shape != s.ys.shape:
@@ -232,12 +289,15 @@ class MetricChart(PlotextPlot):
 
         plotext's build() rewrites its stored data in place (it applies the log scale to it), so the
         figure must be refilled before every build, never built twice from the same commands.
+        The y limits and tick labels are always set here, not left to plotext: see `y_axis_range` and
+        `tick_labels` for what plotext gets wrong on its own.
         """
         chart, plt = self._chart, self.plt
         plt.clear_data()  # data, vertical lines and limits; axis settings stay, so set them all below
         plt.yscale("log" if chart.ylog else "linear")
         n_buckets = max(int(self.POINTS_PER_COLUMN * self.size.width), 2)
         x_lo, x_hi = np.inf, -np.inf
+        drawn_ys = []
         for index, series in enumerate(chart.series):
             xs, ys = self._visible(series)
             if xs.size == 0:
@@ -248,6 +308,7 @@ class MetricChart(PlotextPlot):
             else:
                 bx, by = bucket_mean(xs, ys, n_buckets)
             x_lo, x_hi = min(x_lo, bx.min()), max(x_hi, bx.max())
+            drawn_ys.append(by)
             # Always an explicit colour: the "clear" theme's own sequence is the terminal's default colour.
             color = series.color or SERIES_COLORS[index % len(SERIES_COLORS)]
             draw = plt.plot if series.kind == "line" else plt.scatter
@@ -259,9 +320,36 @@ class MetricChart(PlotextPlot):
         xlabel = chart.xlabel
         if markers and chart.marker_label:  # the marker's legend entry lives under the x axis
             xlabel = f"{xlabel}   │ {chart.marker_label}"
-        plt.xlabel(xlabel.strip() or None)
-        if chart.ylim is not None:
-            lower, upper = chart.ylim
-            if chart.ylog:  # plotext takes log-axis limits as exponents
-                lower, upper = np.log10(lower), np.log10(upper)
-            plt.ylim(lower, upper)
+        xlabel = xlabel.strip() or None
+        plt.xlabel(xlabel)
+        # plotext's canvas: the widget's height less the frame's top and bottom, the x tick labels and xlabel.
+        canvas_rows = self.size.height - 3 - (xlabel is not None)
+        self._set_y_axis(np.concatenate(drawn_ys), canvas_rows)
+
+    def _set_y_axis(self, ys: np.ndarray, canvas_rows: int) -> None:
+        """Set the y limits and tick labels ourselves: plotext's own can be upside down or too long.
+
+        The ticks are the ones plotext would choose (Y_TICKS evenly spaced in axis units), and where several
+        fall on one row of a short chart only the last is kept, the one plotext itself would leave visible.
+        That choice cannot be left to plotext: it stores given ticks through a set, so which one it would
+        draw last, on top, changes from run to run.
+
+        ys: every y value drawn.  canvas_rows: the plot's height in rows, without its frame and x axis labels.
+        """
+        chart, plt = self._chart, self.plt
+        if chart.ylim is not None:  # plotext takes log-axis limits as exponents
+            lower, upper = (math.log10(v) for v in chart.ylim) if chart.ylog else chart.ylim
+        else:
+            lower, upper = y_axis_range(ys, ylog=chart.ylog)
+        plt.ylim(lower, upper)
+        ticks = np.linspace(lower, upper, Y_TICKS)
+        if chart.ylog:
+            ticks = 10.0**ticks
+        ticks = ticks.tolist()
+        labels = tick_labels(ticks)
+        # The row plotext puts each tick on (as its get_matrix_data does), and the last tick of each row.
+        axis_ticks = [math.log10(t) for t in ticks] if chart.ylog else ticks
+        scale = (max(canvas_rows, 1) - 1) / (upper - lower)
+        rows = [math.floor(round(0.5 + scale * (t - lower), 8)) for t in axis_ticks]
+        last = [i for i in range(Y_TICKS) if i == Y_TICKS - 1 or rows[i + 1] != rows[i]]
+        plt.yticks([ticks[i] for i in last], [labels[i] for i in last])

@@ -115,17 +115,18 @@ class GradientCheckScreen(ModalScreen[None]):
 class SaveScreen(ModalScreen[str | None]):
     """Ask for a file to save the run to; enter saves, escape cancels.
 
-    ``save(text)`` does the saving and returns None, or a message saying why it could not: the message is shown
-    and the screen stays, so the name can be corrected. Dismisses with the text that was saved to.
+    ``check(text)`` says what is wrong with a name before anything else (None when nothing); ``save(text)`` does
+    the saving and returns None, or a message saying why it could not. A message is shown and the screen stays,
+    so the name can be corrected. Replacing an existing file takes a second enter. Dismisses with the name.
     """
 
     AUTO_FOCUS = "#save-path"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, suggestion: str, save: Callable[[str], str | None],
+    def __init__(self, suggestion: str, *, check: Callable[[str], str | None], save: Callable[[str], str | None],
                  exists: Callable[[str], bool]) -> None:
         super().__init__()
-        self.suggestion, self.save, self.exists = suggestion, save, exists
+        self.suggestion, self.check, self.save, self.exists = suggestion, check, save, exists
         self._replace: str | None = None  # an existing file the user was warned about once
 
     def compose(self) -> ComposeResult:
@@ -140,7 +141,11 @@ class SaveScreen(ModalScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
-        if text and self.exists(text) and self._replace != text:
+        problem = self.check(text)
+        if problem:
+            self._problem(problem)
+            return
+        if self.exists(text) and self._replace != text:
             self._replace = text
             self._problem(f"{text} exists: enter again to replace it, or type another name")
             return

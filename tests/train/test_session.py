@@ -737,3 +737,28 @@ def test_a_reset_to_a_network_too_big_keeps_the_run_as_it_was():
 
     assert session.config.model.hidden == [64, 64]
     session.step()
+
+
+def test_a_run_that_finishes_between_two_publishes_still_leaves_its_last_step_measured():
+    session = TrainingSession(small_config(), publish_interval=3600.0)  # no publish is ever due
+    session.train()
+
+    assert session.state is State.FINISHED
+    final = session.snapshot()
+    assert all(math.isfinite(layer.update_ratio) for layer in final.layers)
+    assert set(session.last_updates) == {0, 2}
+
+
+def test_gradient_norms_are_sampled_by_steps_not_by_wall_time():
+    from nntui.train.session import GRAD_NORM_EVERY
+
+    session = TrainingSession(small_config(), publish_interval=3600.0)
+    session.train()
+
+    steps = session.step_count
+    for layer in ("0", "2"):
+        xs, ys = session.history.grad_norms[layer].arrays()
+        every_few = set(range(GRAD_NORM_EVERY, steps + 1, GRAD_NORM_EVERY))
+        # every few steps, the last step, and the first (a publish was due: the session had not published yet)
+        assert set(xs) == every_few | {1, steps}
+        assert np.all(ys > 0)

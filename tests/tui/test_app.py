@@ -157,6 +157,24 @@ async def test_plus_and_minus_change_the_learning_rate_at_once():
         await until(pilot, lambda: chart._chart.markers == (2.0, 3.0, 3.0))
 
 
+async def test_a_warning_already_on_screen_is_not_stacked_again():
+    app = make_app(**{"optimizer.lr": 10.0})
+    async with running(app, notifications=True) as pilot:
+        await pilot.press(*["plus"] * 10)
+        warnings = [n for n in app._notifications if "stays between" in n.message]
+        assert len(warnings) == 1
+
+
+async def test_notifications_show_brackets_as_written_instead_of_reading_them_as_markup():
+    app = make_app()
+    async with running(app, notifications=True) as pilot:
+        app.notify("cell '[/bold]' in data[1].csv")
+        await pilot.pause(0.3)
+        from textual.widgets._toast import Toast
+
+        assert "cell '[/bold]' in data[1].csv" in str(app.screen.query_one(Toast).render())
+
+
 async def test_learning_rate_field_refuses_bad_text_and_takes_a_good_value():
     app = make_app()
     async with running(app) as pilot:
@@ -211,6 +229,27 @@ async def test_a_data_file_that_cannot_be_loaded_stays_in_its_field_with_the_rea
         assert app.session.config.data.dataset == "bad.csv"
         assert form.problem == ""
         assert not field.has_class("-invalid")
+
+
+@pytest.mark.parametrize("content, message", [("x,y,label\n0,abc,0\n", "'abc'"),
+                                              ("x,y,label\n", "no data rows"),
+                                              ("x,y,label\n0,1,0\n1,2,0\n", "single class")])
+async def test_a_data_file_that_cannot_be_loaded_is_refused_before_asking_to_reset(tmp_path, monkeypatch,
+                                                                                   content, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.csv").write_text(content)
+    app = make_app()
+    async with running(app, notifications=True) as pilot:
+        await pilot.press("n", "2")
+        field = app.query_one("#data-file", Input)
+        field.focus()
+        await pilot.press(*"bad.csv", "enter")
+        await pilot.pause()
+
+        assert len(app.screen_stack) == 1  # no "reset the run?" for a file that cannot be used
+        assert app.session.step_count == 1 and app.session.config.data.dataset == "spiral"
+        assert app.focused is field and field.value == "bad.csv" and field.cursor_position == len("bad.csv")
+        assert message in app.query_one(HyperParamsForm).problem
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -555,6 +594,13 @@ async def test_saving_over_a_file_asks_first_and_a_bad_name_is_explained_in_plac
 
         await pilot.press("end", "ctrl+u", *"run.txt", "enter")
         assert "checkpoint files end in .npz" in str(problem.render())
+        (tmp_path / "notes.txt").write_text("mine")
+        await pilot.press("end", "ctrl+u", *"notes.txt", "enter")  # the wrong kind of name, before "exists"
+        assert "checkpoint files end in .npz" in str(problem.render())
+        (tmp_path / "adir.npz").mkdir()
+        await pilot.press("end", "ctrl+u", *"adir.npz", "enter")
+        assert "adir.npz is a folder" in str(problem.render())
+        (tmp_path / "adir.npz").rmdir()
 
         await pilot.press("end", "ctrl+u", *"old.npz", "enter")
         assert "old.npz exists: enter again to replace it" in str(problem.render())
@@ -565,7 +611,8 @@ async def test_saving_over_a_file_asks_first_and_a_bad_name_is_explained_in_plac
 
         await pilot.press("ctrl+s", "escape")  # escape cancels and writes nothing
         assert not isinstance(app.screen, SaveScreen)
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["old.npz"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "old.npz"]
+        assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 async def test_g_runs_a_gradient_check_of_the_current_model_and_shows_it():

@@ -223,3 +223,94 @@ async def test_markers_outside_the_data_do_not_stretch_the_x_axis():
         text = screen_text(app)
         assert "100" in text and "5000" not in text
         assert "│ lr" not in text  # no marker drawn, so no legend entry for it
+
+
+def y_tick_labels(app: App) -> list[str]:
+    """The y axis tick labels on screen, top to bottom."""
+    return [line.split("┤")[0].strip() for line in screen_text(app).splitlines() if "┤" in line]
+
+
+def values_of(labels: list[str]) -> list[float]:
+    return [float(label) for label in labels]
+
+
+@pytest.mark.parametrize(
+    "xs, ys, ylog",
+    [
+        ([0], [0.164], True),  # one gradient norm: plotext's own limits put 0.066 on top, 0.405 at the bottom
+        ([0, 1], [0.164, 0.164], True),
+        (np.arange(500), np.full(500, 0.3), True),  # a constant series, bucketed to 160 points
+        (np.arange(50), 0.2 + 1e-12 * np.sin(np.arange(50)), True),  # varies by rounding errors only
+        (np.arange(50), 0.2 + 1e-3 * np.sin(np.arange(50)), True),  # varies little
+        (np.arange(150), 0.4 * np.exp(-np.arange(150) / 40), True),  # decreases over time
+        ([0], [3.0], True),
+        ([0], [1.0], True),
+        ([0], [-2.0], False),  # a negative constant on a linear axis: the same plotext flip
+        ([0, 1, 2], [0.0, 0.0, 0.0], False),
+    ],
+)
+async def test_y_tick_labels_increase_upward(xs, ys, ylog):
+    app = ChartApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(MetricChart).set_series([Series("layer 0", xs, ys)], ylog=ylog)
+        await pilot.pause()
+        values = values_of(y_tick_labels(app))
+        assert len(values) >= 5
+        assert values == sorted(values, reverse=True) and len(set(values)) == len(values), values
+        # The data lies between them (give or take the labels' rounding): no more points than the 160 buckets
+        # of 80 columns, except for the constant, so none was averaged away.
+        assert values[-1] <= min(ys) + 0.05 * abs(min(ys)) and max(ys) - 0.05 * abs(max(ys)) <= values[0]
+
+
+async def test_huge_values_get_short_scientific_y_labels():
+    app = ChartApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(MetricChart)
+        steps = np.arange(100)  # no more points than buckets: the largest is drawn as it is
+        diverged = 10.0 ** (steps / 99 * 21.32)  # a loss that blew up to 2.1e21
+        for ylog in (False, True):
+            chart.set_series([Series("train", steps, diverged)], xlabel="step", ylog=ylog)
+            await pilot.pause()
+            labels = y_tick_labels(app)
+            assert max(map(len, labels)) <= 8, labels
+            values = values_of(labels)
+            assert labels[0] == "2.1e+21" and values[0] == pytest.approx(diverged.max(), rel=0.03)
+            assert values == sorted(values, reverse=True) and len(set(values)) == len(values), labels
+
+        # A short chart: one label per row, still in order (plotext alone would pick among ticks sharing a row
+        # in an order that changes from run to run).
+        await pilot.resize_terminal(80, 8)
+        await pilot.pause()
+        labels = y_tick_labels(app)
+        assert len(labels) == chart.size.height - 4  # every canvas row: 8 rows minus frame, x labels, xlabel
+        values = values_of(labels)
+        assert labels[0] == "2.1e+21" and values == sorted(values, reverse=True), labels
+
+        # Tiny values too (a vanishing gradient), while ordinary ones keep plotext's own labels.
+        chart.set_series([Series("g", steps, 1e-9 * (1 + steps))], ylog=True)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        labels = y_tick_labels(app)
+        assert labels[0] == "1.0e-07" and labels[-1] == "1.0e-09", labels
+        chart.set_series([Series("train", [0, 1, 2], [2.0, 0.5, 0.2])])
+        await pilot.pause()
+        assert y_tick_labels(app) == ["2.00", "1.70", "1.40", "1.10", "0.80", "0.50", "0.20"]
+
+
+def test_tick_labels_are_plain_unless_too_long():
+    from nntui.tui.charts import tick_labels
+
+    assert tick_labels([0.0, 250.0, 500.0, 750.0, 1000.0]) == ["0", "250", "500", "750", "1000"]
+    assert tick_labels([0.01, 0.015, 0.02]) == ["0.0100", "0.0150", "0.0200"]
+    assert tick_labels([2.1e21, 3.2e21]) == ["2.1e+21", "3.2e+21"]
+    assert tick_labels([1.0e21, 1.01e21, 1.02e21]) == ["1.00e+21", "1.01e+21", "1.02e+21"]  # told apart
+    assert tick_labels([-1e21, -1e5, 1e21]) == ["-1.0e+21", "0", "1.0e+21"]  # zero but for rounding
+    assert tick_labels([1e-9, 2e-9]) == ["1.0e-09", "2.0e-09"]
+    # Values very close together get no shorter in scientific notation: they stay plain.
+    assert tick_labels([0.2, 0.2000001]) == ["0.20000000", "0.20000010"]
+
+
+def test_y_limits_must_be_in_order():
+    chart = MetricChart()
+    with pytest.raises(ValueError, match="lower < upper"):
+        chart.set_series([Series("train", [0, 1], [1.0, 2.0])], ylim=(2.0, 1.0))

@@ -401,6 +401,21 @@ async def test_picking_a_builtin_dataset_posts_it():
         assert posted(app) == [("data.dataset", "moons")]
 
 
+async def test_picking_a_file_in_the_dataset_list_goes_to_the_path_field_and_back_if_none_is_typed():
+    app = FormHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        select = app.query_one("#data-dataset", Select)
+        select.focus()
+        await pilot.press("enter", "up", "enter")  # spiral -> "(a file)"
+        await pilot.pause()
+        assert app.focused is app.query_one("#data-file", Input)
+
+        await pilot.press("tab")  # leave it empty
+        await pilot.pause()
+        assert select.value == "spiral"
+        assert app.changes == []
+
+
 async def test_a_data_file_must_exist_and_be_csv_or_npz(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # short relative paths keep the typing quick
     (tmp_path / "points.csv").write_text("x,y,label\n0,0,0\n")

@@ -411,7 +411,7 @@ class ArchitectureEditor(Widget, can_focus=True):
         width_input.value = str(self._hidden[self._selected])
         width_input.add_class("-open")
         width_input.focus()
-        self.query_one("#total", Static).update(f"width of layer {self._selected} (Enter sets, Esc cancels):")
+        self.query_one("#total", Static).update(f"layer {self._selected} width (esc cancels):")
 
     def _close_width_input(self) -> None:
         if self._editing is None:

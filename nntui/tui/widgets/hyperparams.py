@@ -303,6 +303,8 @@ class HyperParamsForm(Widget):
             return  # not ours, or the value we just showed
         self._shown[dotted] = event.value
         if event.value is Select.NULL:
+            if dotted == "data.dataset":  # "(a file)": the path is typed in the field beside it
+                self.query_one(f"#{_widget_id(FILE_FIELD)}", Input).focus()
             return
         if dotted == "data.dataset":
             self._rejected = None
@@ -341,6 +343,11 @@ class HyperParamsForm(Widget):
         dotted = _dotted(field)
         if dotted is None or (result is not None and not result.is_valid):
             return
+        if dotted == FILE_FIELD and not field.value.strip() and self._shown.get("data.dataset") is Select.NULL:
+            running = shown_values(self._config)  # "(a file)" picked, then no file typed: back to what runs
+            self._show_select("data.dataset", running["data.dataset"])
+            self._show_text(FILE_FIELD, running[FILE_FIELD])
+            return
         retry = submitted and dotted == FILE_FIELD and self._rejected is not None \
             and field.value == self._rejected[0]
         if field.value == self._shown.get(dotted) and not retry:
@@ -361,6 +368,11 @@ class HyperParamsForm(Widget):
         """Keep a data file the app could not load in its field, marked with why, to be corrected there."""
         self._rejected = (path, message)
         self._show_text(FILE_FIELD, path)  # validated again; `_typed` keeps the message while the text stays
+        field = self.query_one(f"#{_widget_id(FILE_FIELD)}", Input)
+        field.cursor_position = len(path)  # typing goes on at the end
+        self._problems[FILE_FIELD] = message
+        self._mark(FILE_FIELD, field)
+        self._show_problem(FILE_FIELD)
 
     def _mark(self, dotted: str, field: Input) -> None:
         mark = self.query_one(f"#{_widget_id(dotted)}-mark", Static)
