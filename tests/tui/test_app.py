@@ -647,6 +647,22 @@ async def test_s_toggles_slow_motion_and_says_so_on_the_status_line():
         app.exit()
 
 
+def test_the_status_line_names_the_batch_numbers_as_such_and_shows_the_last_validation():
+    from nntui.tui.widgets.status import status_text
+
+    session = TrainingSession(apply_overrides(default_config("spiral"), {"training.epochs": 2}))
+    session.step()
+    first, _speed = status_text(session.snapshot()).splitlines()
+    assert f"step 1  batch loss {session.last_loss:.4f}  acc {session.last_accuracy:.1%}" in first
+    assert _speed.startswith("val -  ·  ")
+
+    session.train()
+    last = session.history.epochs[-1]
+    lines = status_text(session.snapshot()).splitlines()
+    assert lines[1].startswith(f"val loss {last.val_loss:.4f}  acc {last.val_accuracy:.1%}  ·  ")
+    assert all(len(line) <= 78 for line in lines)  # 80 columns less the padding
+
+
 def test_a_huge_loss_is_shown_in_scientific_notation_and_fits_one_line():
     from nntui.tui.widgets.status import _number
 

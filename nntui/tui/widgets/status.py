@@ -1,4 +1,4 @@
-"""The status line: state, epoch, step, loss, accuracy, learning rate and speed, in one row."""
+"""The status line: state, epoch, step, the last batch's loss and accuracy, learning rate; validation and speed."""
 
 from __future__ import annotations
 
@@ -24,19 +24,28 @@ def _speed(value: float) -> str:
     return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
 
 
+def _percent(value: float) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.1%}"
+
+
 def status_text(snap: Snapshot) -> str:
-    accuracy = "-" if not math.isfinite(snap.batch_accuracy) else f"{snap.batch_accuracy:.1%}"
-    # Two lines, so that 80 columns hold it: the numbers, then the speed and what the session says.
+    """Two lines, so that 80 columns hold them: where the run is and its last batch; then validation and speed.
+
+    The batch numbers jump from batch to batch (they are what the charts' lines average); the validation
+    numbers, measured over the whole validation set at the end of each epoch, say how the model really does.
+    """
+    last = snap.last_epoch
+    validation = f"val loss {_number(last.val_loss)}  acc {_percent(last.val_accuracy)}" if last else "val -"
     return (f"{STATE_MARKS[snap.state]}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  "
-            f"loss {_number(snap.batch_loss)}  acc {accuracy}  lr {snap.lr:.3g}\n"
-            f"{_speed(snap.samples_per_second)} samples/s")
+            f"batch loss {_number(snap.batch_loss)}  acc {_percent(snap.batch_accuracy)}  lr {snap.lr:.3g}\n"
+            f"{validation}  ·  {_speed(snap.samples_per_second)} samples/s")
 
 
 class StatusLine(Static):
     """One line of numbers, plus the session's message when it says more than the state does."""
 
     DEFAULT_CSS = """
-    StatusLine { height: auto; max-height: 3; padding: 0 1; background: $panel; }
+    StatusLine { height: auto; max-height: 4; padding: 0 1; background: $panel; }
     StatusLine.-diverged { background: $error 40%; }
     """
 
