@@ -105,7 +105,7 @@ async def test_a_diverged_run_says_so_and_nothing_raises_on_nan():
         app.view.update_view(session, dataclasses.replace(snap, layers=broken, state=State.DIVERGED,
                                                           message="diverged at step 4"))
         await pilot.pause()
-        assert findings(app).startswith("The run diverged. diverged at step 4")
+        assert findings(app).startswith("Diverged at step 4: the loss became")
         assert cells(table_rows(app)[1], broken[0])[0] == "-"
 
 

@@ -59,8 +59,10 @@ def findings_text(findings: list[Finding], snapshot: Snapshot) -> Text:
     """The findings as sentences with what to try; a reassuring line when there are none."""
     text = Text()
     if snapshot.state is State.DIVERGED:
-        text.append("The run diverged. ", style=STYLES["alarm"])
-        text.append(snapshot.message + "\n")
+        message = snapshot.message  # "diverged at step 9: the loss became inf. ..."
+        head, _, rest = message.partition(":")
+        text.append(head[:1].upper() + head[1:] + (":" if rest else ""), style=STYLES["alarm"])
+        text.append(rest + "\n")
     if snapshot.step == 0:
         text.append(NO_STEP_YET)
         return text
