@@ -103,9 +103,10 @@ async def test_a_diverged_run_says_so_and_nothing_raises_on_nan():
         broken = tuple(dataclasses.replace(stats, grad_norm_w=math.nan, update_ratio=math.nan)
                        for stats in snap.layers)
         app.view.update_view(session, dataclasses.replace(snap, layers=broken, state=State.DIVERGED,
-                                                          message="diverged at step 4"))
+                                                          message="diverged at step 4: the loss became nan."))
         await pilot.pause()
-        assert findings(app).startswith("Diverged at step 4: the loss became")
+        assert findings(app).startswith("Diverged at step 4: the loss became nan.")
+        assert "healthy" not in findings(app)
         assert cells(table_rows(app)[1], broken[0])[0] == "-"
 
 

@@ -67,7 +67,8 @@ def findings_text(findings: list[Finding], snapshot: Snapshot) -> Text:
         text.append(NO_STEP_YET)
         return text
     if not findings:
-        text.append(HEALTHY, style="green")
+        if snapshot.state is not State.DIVERGED:  # numbers that look fine say nothing after a NaN
+            text.append(HEALTHY, style="green")
         return text
     # The same finding in several layers is said once, naming them all: "layers 0, 2 and 4".
     grouped: dict[tuple[str, str, str], list[str]] = {}
