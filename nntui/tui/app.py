@@ -61,7 +61,7 @@ class NNTuiApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "nntui"
     AUTO_FOCUS = ""  # nothing focused at start, so the single-letter keys work at once
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-narrow"), (60, "-narrow"), (WIDE, "-wide")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-narrow"), (60, "-narrow"), (80, "-medium"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-short"), (16, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_run", "Run", key_display="space"),

@@ -425,6 +425,22 @@ async def test_side_panes_follow_the_width_across_120_columns_and_brackets_hold_
         assert app.query_one("#charts").size.width >= 70
 
 
+async def test_below_80_columns_the_model_tab_stacks_the_editor_over_the_form_and_nothing_is_cut():
+    app = make_app(**{"model.hidden": [2000, 2000], "model.activations": ["relu", "relu"]})
+    async with running(app) as pilot:
+        await pilot.press("2")
+        for width in (64, 80):
+            await pilot.resize_terminal(width, 24)
+            await pilot.pause()
+            editor, form = app.query_one("#architecture"), app.query_one("#hyperparams")
+            table = editor.query_one("DataTable")
+            assert table.virtual_size.width <= table.size.width  # every column, 7-digit counts included
+            if width < 80:
+                assert form.region.y > editor.region.y and form.region.x == editor.region.x
+            else:
+                assert form.region.x >= editor.region.right
+
+
 async def test_the_command_palette_lists_the_apps_commands():
     app = make_app()
     async with running(app):
