@@ -128,6 +128,17 @@ def config_from_args(args: argparse.Namespace):
     return config
 
 
+def session_from_args(args: argparse.Namespace):
+    """A new session from the flags, or with ``--load`` the saved run (flags may change its epochs and lr)."""
+    from nntui.train.session import TrainingSession
+
+    if not args.load:
+        return TrainingSession(config_from_args(args))
+    if args.config:
+        raise UsageError("--load goes on with the configuration saved in the checkpoint; drop --config")
+    return TrainingSession.from_checkpoint(args.load, overrides=overrides_from_args(args))
+
+
 def _check_classes_flag(config, n_classes) -> None:
     """``--classes`` would be ignored by a dataset whose classes are fixed: say so instead."""
     from nntui.train.data import BUILTIN_DATASETS
@@ -199,19 +210,14 @@ def _percent(value: float) -> str:
 def run_train(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
-    from nntui.train.session import State, TrainingSession
+    from nntui.train.session import State
 
     for path, suffix, what in ((args.save, ".npz", "checkpoint"), (args.metrics, ".csv", "metrics"),
                                (args.save_config, ".toml", "config")):
         _check_output(path, suffix, what)
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
-    if args.load:
-        if args.config:
-            raise UsageError("--load resumes the configuration saved in the checkpoint; drop --config")
-        session = TrainingSession.from_checkpoint(args.load, overrides=overrides_from_args(args))
-    else:
-        session = TrainingSession(config_from_args(args))
+    session = session_from_args(args)
     config = session.config
     total_epochs = config.training.epochs
     if args.load and session.epoch >= total_epochs:
@@ -331,15 +337,9 @@ def run_datasets() -> int:
 def run_app(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
-    from nntui.train.session import TrainingSession
     from nntui.tui.app import NNTuiApp
 
-    if args.load:
-        if args.config:
-            raise UsageError("--load opens the configuration saved in the checkpoint; drop --config")
-        session = TrainingSession.from_checkpoint(args.load, overrides=overrides_from_args(args))
-    else:
-        session = TrainingSession(config_from_args(args))
+    session = session_from_args(args)
     with threadpool_limits(limits=1, user_api="blas"):
         NNTuiApp(session=session).run()
     return 0

@@ -410,7 +410,7 @@ def test_load_opens_the_app_on_the_saved_run(capsys, in_empty_folder, monkeypatc
 
 @pytest.mark.parametrize("args, message", [
     (["--load", "missing.npz"], "checkpoint not found: 'missing.npz'"),
-    (["--load", "run.npz", "--config", "run.toml"], "--load opens the configuration saved in the checkpoint"),
+    (["--load", "run.npz", "--config", "run.toml"], "--load goes on with the configuration saved in the checkpoint"),
     (["--load", "run.npz", "--hidden", "4"], "cannot change model.hidden when resuming a checkpoint"),
 ])
 def test_load_refuses_what_it_cannot_open_with_one_line(capsys, in_empty_folder, args, message):
