@@ -489,12 +489,16 @@ class TrainingSession:
         self._stop_requested = True
         self._poke()
 
-    def reset(self, config: RunConfig | None = None) -> None:
-        """Start over with new weights from the seed (and, if given, a new configuration)."""
+    def reset(self, config: RunConfig | None = None, *, dataset: Dataset | None = None) -> None:
+        """Start over with new weights from the seed (and, if given, a new configuration).
+
+        ``dataset``: the config's data, when the caller has already loaded it (``load_data(config)``).
+        """
         if config is not None:
             config = config.validate()
             data_changed = config.data != self.config.data or config.training.seed != self.config.training.seed
-            dataset = self.load_data(config) if data_changed else self.dataset  # may raise: nothing changed
+            if dataset is None:
+                dataset = self.load_data(config) if data_changed else self.dataset  # may raise: nothing changed
             previous = self.config, self.dataset
             self.config, self.dataset = config, dataset
             try:

@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
-from nntui.train.data import BUILTIN_DATASETS, DataError
+from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import MetricChart, Series
 from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, SaveScreen
@@ -343,9 +343,9 @@ class NNTuiApp(App):
                                        "lost and the weights drawn anew from the seed."),
                          lambda yes: self._reset(self.config) if yes else None)
 
-    def _reset(self, config: RunConfig) -> bool:
+    def _reset(self, config: RunConfig, dataset: Dataset | None = None) -> bool:
         try:
-            self.session.reset(config)
+            self.session.reset(config, dataset=dataset)
         except (ConfigError, DataError) as error:
             self.config = self.session.config
             self._update_model_views()
@@ -505,20 +505,21 @@ class NNTuiApp(App):
         except ConfigError as error:
             self.notify(str(error), title="not applied", severity="error", timeout=8)
             return
+        dataset = None
         if any(key.startswith("data.") for key in overrides):
             try:  # a dataset that cannot be loaded is refused now, not after asking to reset for it
-                TrainingSession.load_data(config)
+                dataset = TrainingSession.load_data(config)
             except DataError as error:
                 self._refuse(config, error)
                 return
         if self.session.step_count == 0:
-            self._reset(config)
+            self._reset(config, dataset)
             return
         self.config = config
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self._reset(config)
+                self._reset(config, dataset)
             else:
                 self.notify(f"The change to {what} will apply at the next reset (r).")
 

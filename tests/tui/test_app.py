@@ -252,6 +252,25 @@ async def test_a_data_file_that_cannot_be_loaded_is_refused_before_asking_to_res
         assert message in app.query_one(HyperParamsForm).problem
 
 
+async def test_a_new_data_file_is_read_once_though_it_is_checked_before_the_reset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "good.csv").write_text("x,y,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    reads = []
+    original = TrainingSession.load_data
+    monkeypatch.setattr(TrainingSession, "load_data",
+                        staticmethod(lambda config: reads.append(config.data.dataset) or original(config)))
+    app = make_app()
+    assert reads == ["spiral"]  # the app's first session
+    async with running(app) as pilot:
+        await pilot.press("2")
+        app.query_one("#data-file", Input).focus()
+        await pilot.press(*"good.csv", "enter")
+        await pilot.pause()
+
+        assert app.session.config.data.dataset == "good.csv"
+        assert reads == ["spiral", "good.csv"]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # architecture edits and reset
 
