@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
-from plotext._utility import get_labels as plotext_labels
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
@@ -31,6 +30,12 @@ SeriesKind = Literal["line", "scatter"]
 SERIES_COLORS = ("cyan+", "orange+", "magenta+", "green+", "red+", "blue+")
 MARKER_COLOR = "gray"
 EMPTY_MESSAGE = "no data yet"
+
+try:  # plotext's own tick labels, so ordinary axes look as plotext draws them (a private helper of plotext 5)
+    from plotext._utility import get_labels as plotext_labels
+except ImportError:  # pragma: no cover - another plotext: labels of our own, as short
+    def plotext_labels(values):
+        return [f"{v:.4g}" for v in values]
 
 Y_TICKS = 7
 """Tick labels on the y axis: plotext's own default number."""
