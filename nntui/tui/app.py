@@ -9,6 +9,7 @@ paused app draws nothing.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -444,34 +445,49 @@ class NNTuiApp(App):
         name = s.dataset.name.removesuffix(".csv").removesuffix(".npz")
         suggestion = f"{name}-epoch{s.epoch}-step{s.step_count}.npz"
         self.push_screen(SaveScreen(suggestion, check=self._save_problem, save=self._save_to,
-                                    exists=lambda text: checkpoint_path(text).exists()))
+                                    existing=self._existing_checkpoint))
 
     @staticmethod
     def _save_problem(text: str) -> str | None:
         """What is wrong with ``text`` as the name of a checkpoint file, or None."""
         if not text:
             return "type a file name, e.g. run.npz"
-        path = checkpoint_path(text)
-        if path.is_dir():
-            return f"{text} is a folder; type a file name"
-        if path.suffix.lower() != ".npz":
-            return f"checkpoint files end in .npz, got {text!r}"
-        if not path.parent.is_dir():
-            return f"cannot save checkpoint: folder {str(path.parent)!r} does not exist"
+        try:
+            path = checkpoint_path(text)
+            if path.is_dir():
+                return f"{text} is a folder; type a file name"
+            if path.suffix.lower() != ".npz":
+                return f"checkpoint files end in .npz, got {text!r}"
+            if path.name.lower() == ".npz":
+                return "type a name before .npz"
+            if not path.parent.is_dir():
+                return f"cannot save checkpoint: folder {str(path.parent)!r} does not exist"
+            path.exists()  # a name the file system refuses (too long, say) fails here, not while saving
+        except OSError as error:
+            return f"cannot use this name: {error.strerror or error}"
         return None
+
+    @staticmethod
+    def _existing_checkpoint(text: str) -> str | None:
+        """The file a save to ``text`` would replace, or None."""
+        try:
+            path = checkpoint_path(text)
+            return str(path) if path.exists() else None
+        except OSError:
+            return None
 
     def _save_to(self, text: str) -> str | None:
         """Save the run to the file ``text`` names; None when saved, else why not (shown in the save screen)."""
-        path = checkpoint_path(text)
         try:
+            path = checkpoint_path(text)
             self.session.save_checkpoint(path)
         except CheckpointError as error:
             return str(error)
         except OSError as error:
             return f"cannot write {text}: {error.strerror or error}"
         s = self.session
-        self.notify(f"Saved epoch {s.epoch}, step {s.step_count} to {path}. Open it again with: nntui --load {path}",
-                    title="run saved", timeout=8)
+        self.notify(f"Saved epoch {s.epoch}, step {s.step_count} to {path}. Open it again with: "
+                    f"nntui --load {shlex.quote(str(path))}", title="run saved", timeout=8)
         return None
 
     async def action_quit(self) -> None:
@@ -573,6 +589,6 @@ def _compact_summary(session: TrainingSession) -> str:
 def checkpoint_path(text: str) -> Path:
     """The file a typed checkpoint name means: ``~`` expanded, ``.npz`` added when it has no suffix."""
     path = Path(text.strip()).expanduser()
-    if path.suffix or not path.name or path.is_dir():
+    if path.suffix or not path.name or path.is_dir():  # is_dir may raise OSError (a name too long)
         return path
     return path.with_name(path.name + ".npz")

@@ -115,7 +115,8 @@ class GradientCheckScreen(ModalScreen[None]):
 class SaveScreen(ModalScreen[str | None]):
     """Ask for a file to save the run to; enter saves, escape cancels.
 
-    ``check(text)`` says what is wrong with a name before anything else (None when nothing); ``save(text)`` does
+    ``check(text)`` says what is wrong with a name before anything else (None when nothing); ``existing(text)``
+    names the file a save would replace (or None); ``save(text)`` does
     the saving and returns None, or a message saying why it could not. A message is shown and the screen stays,
     so the name can be corrected. Replacing an existing file takes a second enter. Dismisses with the name.
     """
@@ -124,9 +125,9 @@ class SaveScreen(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, suggestion: str, *, check: Callable[[str], str | None], save: Callable[[str], str | None],
-                 exists: Callable[[str], bool]) -> None:
+                 existing: Callable[[str], str | None]) -> None:
         super().__init__()
-        self.suggestion, self.check, self.save, self.exists = suggestion, check, save, exists
+        self.suggestion, self.check, self.save, self.existing = suggestion, check, save, existing
         self._replace: str | None = None  # an existing file the user was warned about once
 
     def compose(self) -> ComposeResult:
@@ -145,9 +146,10 @@ class SaveScreen(ModalScreen[str | None]):
         if problem:
             self._problem(problem)
             return
-        if self.exists(text) and self._replace != text:
+        existing = self.existing(text)  # the file a save would replace, if any
+        if existing and self._replace != text:
             self._replace = text
-            self._problem(f"{text} exists: enter again to replace it, or type another name")
+            self._problem(f"{existing} exists: enter again to replace it, or type another name")
             return
         problem = self.save(text)
         if problem:

@@ -644,6 +644,14 @@ async def test_saving_over_a_file_asks_first_and_a_bad_name_is_explained_in_plac
         assert not isinstance(app.screen, SaveScreen)
         assert TrainingSession.from_checkpoint(tmp_path / "old.npz").step_count == 1
 
+        for long_name in ("a" * 300, "b" * 253):  # too long for the file system (with .npz added, the second)
+            await pilot.press("ctrl+s")
+            app.screen.query_one("#save-path", Input).value = long_name  # as pasted
+            await pilot.press("enter")
+            assert isinstance(app.screen, SaveScreen)
+            assert "cannot use this name" in str(app.screen.query_one("#save-problem").render())
+            await pilot.press("escape")
+
         await pilot.press("ctrl+s", "escape")  # escape cancels and writes nothing
         assert not isinstance(app.screen, SaveScreen)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "old.npz"]

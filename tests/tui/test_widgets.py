@@ -428,6 +428,9 @@ async def test_a_data_file_must_exist_and_be_csv_or_npz(tmp_path, monkeypatch):
         assert form.problem == "no such file: gone.csv"
         await pilot.press("enter")
         assert app.changes == []
+        app.query_one("#data-file", Input).value = "c" * 300 + ".csv"  # pasted; too long a name for the disk
+        await pilot.pause()
+        assert form.problem.startswith("cannot use 'cccc")
         await type_into(pilot, "data-file", "points.csv")
         assert form.problem == ""
         await pilot.press("enter")

@@ -101,8 +101,11 @@ def data_file_problem(text: str) -> str | None:
     path = Path(text.strip()).expanduser()
     if not path.name.lower().endswith(DATA_FILE_SUFFIXES):
         return f"data file must end in .csv or .npz, got {text.strip()!r}"
-    if not path.is_file():
-        return f"no such file: {text.strip()}"
+    try:
+        if not path.is_file():
+            return f"no such file: {text.strip()}"
+    except OSError as error:  # a name too long for the file system, say
+        return f"cannot use {text.strip()[:40]!r}...: {error.strerror or error}"
     return None
 
 
