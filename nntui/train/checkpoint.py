@@ -10,6 +10,7 @@ a crash or a full disk never leaves a half-written checkpoint where a good one w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -58,6 +59,7 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
         "step": session.step_count,
         "samples_seen": session.samples_seen,
         "last_step": [session.last_loss, session.last_accuracy],  # what the status line shows on reopening
+        "data_sha256": data_fingerprint(session),
         "epoch": session.epoch,
         "batch_index": session.batch_index,
         "epoch_accumulators": [session._epoch_loss_sum, session._epoch_correct, session._epoch_seen,
@@ -145,7 +147,20 @@ def load_checkpoint(path: str | os.PathLike, *, overrides: Mapping[str, Any] | N
     return session
 
 
+def data_fingerprint(session: TrainingSession) -> str:
+    """A hash of the data a session trains and validates on: a run can only go on exactly on the same data."""
+    digest = hashlib.sha256()
+    for array in (session.dataset.x_train, session.dataset.y_train, session.dataset.x_val, session.dataset.y_val):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def _restore(session: TrainingSession, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    saved = meta.get("data_sha256")  # absent from checkpoints written before it was kept
+    if saved is not None and saved != data_fingerprint(session):
+        raise CheckpointError(
+            f"the data of {session.config.data.dataset!r} changed since the checkpoint was saved, so the run "
+            "cannot go on where it stopped; restore the data, or train afresh")
     names = [name for name, _p, _g in session.model.parameters()]
     saved = sorted(k.removeprefix("param/") for k in arrays if k.startswith("param/"))
     if sorted(names) != saved:

@@ -271,3 +271,22 @@ def test_a_learning_rate_changed_during_the_run_is_the_one_a_checkpoint_resumes_
     assert resumed.lr == 0.0025
     assert resumed.config.optimizer.lr == 0.0025
     assert resumed.history.lr_changes[-1] == (1, 0.0025)
+
+
+@pytest.mark.parametrize("edit", ["swap labels", "drop rows"])
+def test_resuming_on_a_data_file_that_changed_is_refused_with_a_message_that_says_so(tmp_path, monkeypatch, edit):
+    monkeypatch.chdir(tmp_path)
+    rows = [f"{i % 7},{i % 5},{i % 2}" for i in range(40)]
+    (tmp_path / "points.csv").write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    session = TrainingSession(default_config("points.csv"))
+    session.step()
+    session.save_checkpoint("run.npz")
+
+    if edit == "swap labels":
+        rows = [row[:-1] + str(1 - int(row[-1])) for row in rows]
+    else:
+        rows = rows[:30]
+    (tmp_path / "points.csv").write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+
+    with pytest.raises(CheckpointError, match="the data of 'points.csv' changed since the checkpoint was saved"):
+        TrainingSession.from_checkpoint("run.npz")
