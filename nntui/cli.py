@@ -177,8 +177,11 @@ def _check_output(path: str | None, suffix: str, what: str) -> None:
 
 def _write_atomically(path: str, text: str) -> None:
     target = Path(path)
+    from nntui.train.checkpoint import new_file_mode
+
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(temporary, new_file_mode())
         with os.fdopen(handle, "w", newline="") as file:
             file.write(text)
         os.replace(temporary, target)

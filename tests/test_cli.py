@@ -420,3 +420,23 @@ def test_load_refuses_what_it_cannot_open_with_one_line(capsys, in_empty_folder,
 
     assert ran.code == 2
     assert len(ran.err_lines) == 1 and message in ran.err
+
+
+def test_written_files_get_the_usual_permissions_not_private_ones(capsys, in_empty_folder):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        nntui(capsys, "train", *SMALL_RUN, "--epochs", 1, "--save", "run.npz", "--metrics", "m.csv",
+              "--save-config", "run.toml")
+    finally:
+        os.umask(umask)
+    for name in ("run.npz", "m.csv", "run.toml"):
+        assert stat.S_IMODE((in_empty_folder / name).stat().st_mode) == 0o644, name
+
+
+def test_loading_a_folder_says_it_is_a_folder(capsys, in_empty_folder):
+    (in_empty_folder / "dir.npz").mkdir()
+    ran = nntui(capsys, "train", "--load", "dir.npz")
+    assert ran.code == 2 and "'dir.npz' is a folder, not a checkpoint file" in ran.err

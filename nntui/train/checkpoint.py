@@ -80,6 +80,7 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
     except OSError as error:
         raise CheckpointError(f"cannot write checkpoint {str(path)!r}: {error.strerror or error}") from None
     try:
+        os.chmod(temporary, new_file_mode())
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
             file.flush()
@@ -91,9 +92,18 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
     return path
 
 
+def new_file_mode() -> int:
+    """The permissions a newly created file gets (0o666 less the umask), for files made via mkstemp (0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The checkpoint's metadata and arrays, or a CheckpointError that says what is wrong with the file."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{str(path)!r} is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {str(path)!r}")
     try:
