@@ -174,6 +174,7 @@ class TrainingSession:
         # Position in the data: the current epoch's shuffled order and the next batch within it.
         self.order = self.shuffle_rng.permutation(len(self.x_train))
         self.batch_index = 0
+        self._has_gradients = False  # no backward pass since the model was built (or restored): grads are zeros
         self.step_count = 0
         self.samples_seen = 0
         self.epoch = 0
@@ -223,6 +224,7 @@ class TrainingSession:
             self._diverge(loss)
             return StepResult(self.step_count, loss, math.nan, False, False)
         self.model.backward(self.loss.backward(), input_grad=False)
+        self._has_gradients = True
         if collect_stats:
             before = [layer.params["W"].copy() for layer in self.model.layers if isinstance(layer, Linear)]
         self.optimizer.step(self.model)
@@ -331,10 +333,9 @@ class TrainingSession:
             self.optimizer.lr = lr
             kept = f"weights restored from step {self._good_step}, the last finite point saved"
         self.state = State.DIVERGED
-        self.message = (
-            f"diverged at step {self.step_count + 1}: the loss became {loss}. The learning rate "
-            f"({self.optimizer.lr:g}) is probably too high for this model: lower it and start again. "
-            f"({kept})"
+        self.message = (  # what happened, said of that moment, so it stays true when the rate is lowered after
+            f"diverged at step {self.step_count + 1} with learning rate {self.optimizer.lr:g}: the loss became "
+            f"{loss}. The rate was probably too high for this model: lower it and start again. ({kept})"
         )
         self.publish(force=True)
 
@@ -386,8 +387,8 @@ class TrainingSession:
                 saturation = float(np.mean((act.y < 0.01) | (act.y > 0.99)))
             stats.append(LayerStats(
                 index=i, name=f"{i} {layer.in_features}->{layer.out_features}" + (f" {act_name}" if act_name else ""),
-                grad_norm_w=float(np.linalg.norm(layer.grads["W"])),
-                grad_norm_b=float(np.linalg.norm(layer.grads["b"])),
+                grad_norm_w=float(np.linalg.norm(layer.grads["W"])) if self._has_gradients else math.nan,
+                grad_norm_b=float(np.linalg.norm(layer.grads["b"])) if self._has_gradients else math.nan,
                 weight_norm=weight_norm,
                 update_ratio=update / weight_norm if weight_norm > 0 else math.nan,
                 dead_fraction=dead, saturation=saturation, activation=act_name,

@@ -6,6 +6,7 @@ the resumed run must match it bit for bit (weights, optimizer buffers, step coun
 
 import dataclasses
 import json
+import math
 import os
 
 import numpy as np
@@ -290,3 +291,16 @@ def test_resuming_on_a_data_file_that_changed_is_refused_with_a_message_that_say
 
     with pytest.raises(CheckpointError, match="the data of 'points.csv' changed since the checkpoint was saved"):
         TrainingSession.from_checkpoint("run.npz")
+
+
+def test_a_reopened_run_reports_no_gradient_until_it_trains_a_step(tmp_path):
+    session = TrainingSession(default_config("spiral"))
+    session.step()
+    session.save_checkpoint(tmp_path / "run.npz")
+
+    reopened = TrainingSession.from_checkpoint(tmp_path / "run.npz")
+    stats = reopened.snapshot().layers
+    assert all(math.isnan(layer.grad_norm_w) for layer in stats)  # not 0.0: nothing was measured
+
+    reopened.step()
+    assert all(layer.grad_norm_w > 0 for layer in reopened.snapshot().layers)

@@ -548,7 +548,7 @@ async def test_an_absurd_learning_rate_diverges_and_run_until_finished_returns(l
 
     assert session.state is State.DIVERGED
     assert f"step {session.step_count + 1}" in session.message
-    assert "learning rate (10)" in session.message
+    assert "with learning rate 10:" in session.message
     assert all_finite(session)
     with pytest.raises(RuntimeError):
         session.step()
@@ -569,7 +569,7 @@ def test_divergence_keeps_the_learning_rate_the_user_set():
     assert session.state is State.DIVERGED
     assert session.lr == 5.0
     assert session.history.lr_changes[-1] == (1, 5.0)
-    assert "learning rate (5)" in session.message
+    assert "with learning rate 5:" in session.message
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

@@ -512,6 +512,9 @@ async def test_a_diverging_run_stops_with_finite_weights_and_says_so():
         assert app.session.state is State.DIVERGED
         await until(pilot, lambda: "diverged" in status(app))
         assert app.query_one(StatusLine).has_class("-diverged")
+        lines = status(app).splitlines()
+        assert len(lines) == 2 and lines[1].endswith("…")  # the long message is cut; the notification has it all
+        assert max(map(len, lines)) <= 78
         # notify() posts a message: the notification is listed once the app has handled it
         await until(pilot, lambda: any(note.severity == "error" for note in app._notifications))
         assert all(np.isfinite(param).all() for _name, param, _grad in app.session.model.parameters())

@@ -125,3 +125,14 @@ def test_health_view_80x24(snap_compare):
     app = Host(session)
     app.animation_level = "none"
     assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_a_run_reopened_from_a_checkpoint_is_not_called_healthy_before_it_trains(tmp_path):
+    from nntui.tui.views.health import NO_STEP_SINCE_OPENED, findings_text
+
+    session = trained_session(steps=3)
+    session.save_checkpoint(tmp_path / "run.npz")
+    reopened = TrainingSession.from_checkpoint(tmp_path / "run.npz")
+
+    text = findings_text([], reopened.snapshot()).plain
+    assert text == NO_STEP_SINCE_OPENED

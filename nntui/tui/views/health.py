@@ -7,6 +7,8 @@ each with what to try. Two Statics, rebuilt only when their text changes: cheap 
 
 from __future__ import annotations
 
+import math
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -29,6 +31,8 @@ HEALTHY = ("All layers look healthy: the gradient reaches the first layer, each 
            "sensible share of their size, and few units are dead or saturated.")
 NO_STEP_YET = ("No training step yet: press space to train, or n for a single step. The checks start after the "
                "first step.")
+NO_STEP_SINCE_OPENED = ("No step trained since this run was opened (a checkpoint keeps weights, not gradients): "
+                        "press n to train one and measure it.")
 
 
 def health_table(layers: tuple[LayerStats, ...], findings: list[Finding]) -> Text:
@@ -59,12 +63,16 @@ def findings_text(findings: list[Finding], snapshot: Snapshot) -> Text:
     """The findings as sentences with what to try; a reassuring line when there are none."""
     text = Text()
     if snapshot.state is State.DIVERGED:
-        message = snapshot.message  # "diverged at step 9: the loss became inf. ..."
+        message = snapshot.message  # "diverged at step 9 with learning rate 10: the loss became inf. ..."
         head, _, rest = message.partition(":")
         text.append(head[:1].upper() + head[1:] + (":" if rest else ""), style=STYLES["alarm"])
         text.append(rest + "\n")
     if snapshot.step == 0:
         text.append(NO_STEP_YET)
+        return text
+    if snapshot.layers and all(not math.isfinite(layer.grad_norm_w) for layer in snapshot.layers) \
+            and snapshot.state is not State.DIVERGED:
+        text.append(NO_STEP_SINCE_OPENED)
         return text
     if not findings:
         if snapshot.state is not State.DIVERGED:  # numbers that look fine say nothing after a NaN

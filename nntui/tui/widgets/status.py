@@ -59,7 +59,11 @@ class StatusLine(Static):
         if self.slow_motion:
             text += "  (slow motion)"
         if snap.message and snap.message not in ("running", "paused"):
-            text += f"  ·  {snap.message}"
+            # The message ends the second line, cut to fit: the whole of a long one (a divergence says what
+            # to try) is in the notification and the Health view, and the charts keep their rows.
+            room = (self.size.width or 78) - len(text.rsplit("\n", 1)[-1]) - len("  ·  ")
+            message = snap.message if len(snap.message) <= room else snap.message[:max(room - 1, 0)] + "…"
+            text += f"  ·  {message}"
         self.set_class(snap.state is State.DIVERGED, "-diverged")
         # Re-laying out the screen costs ~25 ms at 120x40: only when the text may change its number of lines.
         key = (snap.state, snap.message)
