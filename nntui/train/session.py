@@ -43,8 +43,10 @@ EVAL_CHUNK = 4096
 #: The largest network nntui builds: these are small networks trained on a CPU, and 10 million float32
 #: parameters already take ~160 MB with their gradients and Adam's two buffers.
 MAX_PARAMETERS = 10_000_000
-#: Steps between two samples of the per-layer gradient norms kept in the history (their chart's points).
+#: Steps between two samples of the per-layer gradient norms kept in the history (their chart's points), after
+#: the first GRAD_NORM_DENSE steps, which are all sampled: a run that explodes does it early.
 GRAD_NORM_EVERY = 5
+GRAD_NORM_DENSE = 100
 #: Built-in datasets whose number of classes is a setting.
 CLASS_COUNT_DATASETS = ("spiral", "blobs")
 
@@ -232,7 +234,7 @@ class TrainingSession:
             self._record_update_norms(before)
         accuracy = self._accuracy(output, y)
         self.step_count += 1
-        if collect_stats or self.step_count % GRAD_NORM_EVERY == 0:
+        if collect_stats or self.step_count <= GRAD_NORM_DENSE or self.step_count % GRAD_NORM_EVERY == 0:
             self._record_grad_norms()
         self.last_loss, self.last_accuracy = loss, accuracy
         self.history.record_step(self.step_count, loss, accuracy)
