@@ -261,7 +261,8 @@ def run_train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     elif last:
-        print(f"done: {session.epoch} epochs, {session.step_count} steps in {seconds:.2f}s; "
+        epochs, steps = session.epoch, session.step_count
+        print(f"done: {epochs} epoch{'s' * (epochs != 1)}, {steps} step{'s' * (steps != 1)} in {seconds:.2f}s; "
               f"val loss {last.val_loss:.4f}, val accuracy {_percent(last.val_accuracy)}")
     return 0
 

@@ -372,9 +372,10 @@ def _read_npz(path: str | Path, *, task: str) -> _Table:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ("x", "y") if key not in archive.files]
             if missing:
+                held = archive.files[:5] + ([f"{len(archive.files) - 5} more"] if len(archive.files) > 5 else [])
                 raise DataError(
                     f"{where} has no array named {' or '.join(map(repr, missing))} (it holds: "
-                    f"{', '.join(archive.files) or 'nothing'}); "
+                    f"{', '.join(held) or 'nothing'}); "
                     "save it with np.savez(path, x=features, y=labels)"
                 )
             x, y = archive["x"], archive["y"]

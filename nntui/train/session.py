@@ -186,7 +186,7 @@ class TrainingSession:
         self.history = History(capacity=self.history_capacity)
         self.history.lr_changes.append((0, self.optimizer.lr))
         self.state = State.IDLE
-        self.message = "ready: press start"
+        self.message = "ready to train"
         self.last_loss = self.last_accuracy = math.nan
         self._last_update_norms: dict[int, float] = {}
         #: Per Linear layer index: the change the last measured step made to W (``W_after - W_before``).

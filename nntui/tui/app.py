@@ -340,7 +340,8 @@ class NNTuiApp(App):
         if self.session.step_count == 0:
             self._reset(self.config)
             return
-        self.push_screen(ConfirmScreen(f"Reset? The run's {self.session.step_count} steps of training will be "
+        steps = self.session.step_count
+        self.push_screen(ConfirmScreen(f"Reset? The run's {steps} step{'s' if steps != 1 else ''} of training will be "
                                        "lost and the weights drawn anew from the seed."),
                          lambda yes: self._reset(self.config) if yes else None)
 
