@@ -460,6 +460,21 @@ async def test_below_80_columns_the_model_tab_stacks_the_editor_over_the_form_an
                 assert form.region.x >= editor.region.right
 
 
+async def test_below_80_columns_a_data_file_problem_shows_under_the_form(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.csv").write_text("x,y,label\n0,1,0\n1,2,0\n")
+    app = make_app()
+    async with running(app) as pilot:
+        await pilot.resize_terminal(70, 24)
+        await pilot.press("2")
+        app.query_one("#data-file", Input).focus()
+        await pilot.press(*"one.csv", "enter")
+        await pilot.pause()
+        error = app.query_one("#form-error")
+        assert "single class" in str(error.render())
+        assert error.region.height >= 1 and error.region.bottom <= app.query_one("#model-row").region.bottom
+
+
 async def test_the_command_palette_lists_the_apps_commands():
     app = make_app()
     async with running(app):
