@@ -29,8 +29,10 @@ COMPACT_HEADERS = ("layer", "|dW|", "upd/W", "dead/sat")
 
 
 def compact_row(stats: LayerStats) -> tuple[str, ...]:
-    name, grad, _weight, ratio, dead, saturation = layer_row(stats)
-    return (name, grad, ratio, dead if stats.dead_fraction is not None else saturation)
+    """The side pane's row: the layer as its index and activation ("2 relu", "4 out"); the shapes are beside it."""
+    _name, grad, _weight, ratio, dead, saturation = layer_row(stats)
+    short = {None: "out", "leaky_relu": "leaky"}.get(stats.activation, stats.activation)
+    return (f"{stats.index} {short}", grad, ratio, dead if stats.dead_fraction is not None else saturation)
 
 
 def format_table(layers: tuple[LayerStats, ...], compact: bool = False) -> str:
