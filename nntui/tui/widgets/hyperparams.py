@@ -215,7 +215,7 @@ class HyperParamsForm(Widget):
                 "or file",
                 Input(
                     self._shown[FILE_FIELD],
-                    placeholder="path to .csv or .npz",
+                    placeholder="a .csv or .npz file",
                     compact=True,
                     valid_empty=True,
                     validators=[DataFileValidator()],
