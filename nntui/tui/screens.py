@@ -63,9 +63,10 @@ class HelpScreen(ModalScreen[None]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question: y or enter says yes, n or escape says no."""
+    """A yes/no question: y or enter says yes; n, escape or q says no (q closes a dialog, as it closes help)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("y,enter", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("y,enter", "answer(True)", "Yes"),
+                                             Binding("n,escape,q", "answer(False)", "No")]
 
     def __init__(self, question: str) -> None:
         super().__init__()

@@ -374,6 +374,9 @@ async def test_r_after_progress_asks_then_resets_or_keeps():
         await pilot.press("n")
         assert len(app.screen_stack) == 1
         assert app.session.step_count == 3
+        await pilot.press("r", "q")  # q closes the question as no, as it closes help; the app stays
+        assert len(app.screen_stack) == 1 and app.is_running
+        assert app.session.step_count == 3
 
         await pilot.press("r")
         assert isinstance(app.screen, ConfirmScreen)

@@ -136,3 +136,20 @@ def test_a_run_reopened_from_a_checkpoint_is_not_called_healthy_before_it_trains
 
     text = findings_text([], reopened.snapshot()).plain
     assert text == NO_STEP_SINCE_OPENED
+
+
+def test_after_a_divergence_only_the_alarms_are_listed():
+    import dataclasses as dc
+
+    from nntui.train.insight.health import Finding
+    from nntui.tui.views.health import findings_text
+
+    session = trained_session(steps=3)
+    snap = dc.replace(session.snapshot(), state=State.DIVERGED, message="diverged at step 4 with learning rate 10:"
+                      " the loss became nan.")
+    findings = [Finding("0 2->64 relu", "warning", "vanishing gradients", "try this"),
+                Finding("2 64->3", "alarm", "exploding gradients", "lower the rate")]
+
+    text = findings_text(findings, snap).plain
+
+    assert "exploding gradients" in text and "vanishing" not in text

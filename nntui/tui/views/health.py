@@ -67,6 +67,9 @@ def findings_text(findings: list[Finding], snapshot: Snapshot) -> Text:
         head, _, rest = message.partition(":")
         text.append(head[:1].upper() + head[1:] + (":" if rest else ""), style=STYLES["alarm"])
         text.append(rest + "\n")
+        # After a NaN only the alarms say something (exploding gradients, say); a "vanishing" warning beside
+        # them would contradict them.
+        findings = [finding for finding in findings if finding.severity == "alarm"]
     if snapshot.step == 0:
         text.append(NO_STEP_YET)
         return text
