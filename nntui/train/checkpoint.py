@@ -138,6 +138,8 @@ def load_checkpoint(path: str | os.PathLike, *, overrides: Mapping[str, Any] | N
         config = RunConfig.loads(meta["config"], base=Path(path).parent)
         if overrides:
             fixed = {k: v for k, v in overrides.items() if k not in ("training.epochs", "optimizer.lr")}
+            if "data.dataset" in fixed and _same_file(fixed["data.dataset"], config.data.dataset):
+                fixed["data.dataset"] = config.data.dataset  # the same file, written another way
             changed = {k for k, v in fixed.items() if apply_overrides(config, {k: v}) != config}
             if changed:
                 raise CheckpointError(
@@ -155,6 +157,11 @@ def load_checkpoint(path: str | os.PathLike, *, overrides: Mapping[str, Any] | N
     elif session.step_count > 0:
         session.state, session.message = State.PAUSED, f"resumed from {Path(path).name} at step {session.step_count}"
     return session
+
+
+def _same_file(a, b) -> bool:
+    """Whether two data paths name the same file (``./points.csv`` and ``points.csv``, say)."""
+    return os.path.abspath(os.path.expanduser(str(a))) == os.path.abspath(os.path.expanduser(str(b)))
 
 
 def data_fingerprint(session: TrainingSession) -> str:

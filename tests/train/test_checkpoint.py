@@ -304,3 +304,16 @@ def test_a_reopened_run_reports_no_gradient_until_it_trains_a_step(tmp_path):
 
     reopened.step()
     assert all(layer.grad_norm_w > 0 for layer in reopened.snapshot().layers)
+
+
+def test_naming_the_same_data_file_another_way_when_resuming_is_accepted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "points.csv").write_text("x1,x2,label\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+    session = TrainingSession(default_config("points.csv"))
+    session.step()
+    session.save_checkpoint("run.npz")
+
+    resumed = TrainingSession.from_checkpoint("run.npz", overrides={"data.dataset": "./points.csv"})
+    assert resumed.step_count == 1
+    with pytest.raises(CheckpointError, match="cannot change data.dataset"):
+        TrainingSession.from_checkpoint("run.npz", overrides={"data.dataset": "other.csv"})
