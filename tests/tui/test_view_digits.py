@@ -197,3 +197,15 @@ def test_weights_page_snapshot(snap_compare):
 
 def test_not_applicable_snapshot(snap_compare):
     assert snap_compare(ViewHost(TrainingSession(default_config("spiral"))), terminal_size=(80, 24))
+
+
+def test_confusion_column_totals_never_run_into_each_other():
+    from nntui.train.insight import digits as insight
+    from nntui.tui.views.digits import confusion_page
+
+    session = TrainingSession(default_config("digits"))  # untrained: lopsided columns, some totals > 100
+    totals = insight.confusion_matrix(session).sum(axis=0)
+    line = next(row for row in confusion_page(session, width=120).plain.splitlines() if row.startswith("predicted"))
+
+    numbers = [int(v) for v in line.split()[1:-1]]
+    assert numbers == [int(t) for t in totals]

@@ -172,7 +172,9 @@ def confusion_page(session: TrainingSession, width: int = 80) -> Text:
     names = session.dataset.class_names
     total, right = int(counts.sum()), int(np.trace(counts))
     accuracy = right / total if total else math.nan
-    cell = max(3, len(str(int(counts.max(initial=0)))) + 1, *(min(len(name), 6) + 1 for name in names))
+    # Wide enough for the largest count, the column totals under them and the class names above them.
+    widest = int(counts.sum(axis=0).max(initial=0))
+    cell = max(3, len(str(widest)) + 1, *(min(len(name), 6) + 1 for name in names))
     label = max(len("true\\pred"), *(min(len(name), 8) for name in names))
 
     text = Text(no_wrap=True)
