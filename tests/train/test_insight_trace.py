@@ -374,3 +374,24 @@ def test_format_number_never_shows_minus_zero_and_names_non_finite_values():
     assert format_number(float("-inf")) == "-inf"
     assert format_number(np.float32(0.1)) == "0.1"
     assert format_number(2 / 3, digits=5) == "0.66667"
+
+
+def test_the_loss_step_names_the_predicted_classs_own_probability_and_gives_no_verdict_on_nan():
+    import types
+
+    from nntui.nn import BinaryCrossEntropy, SoftmaxCrossEntropy
+    from nntui.train.insight.trace import _loss_step
+
+    bce = BinaryCrossEntropy()
+    pred = np.array([[-0.5]])
+    value = bce(pred, np.array([1]))
+    session = types.SimpleNamespace(loss_name="bce")
+    note = _loss_step(bce, pred, np.array([1]), value, session).note
+    assert note.startswith("predicted class 0 (p = 0.622") and note.endswith("label 1: wrong")
+
+    ce = SoftmaxCrossEntropy()
+    pred = np.array([[np.nan, np.inf, np.nan]])
+    with np.errstate(all="ignore"):
+        value = ce(pred, np.array([0]))
+    note = _loss_step(ce, pred, np.array([0]), value, types.SimpleNamespace(loss_name="softmax_ce")).note
+    assert note == "no prediction: the output holds NaN or inf (label 0)"

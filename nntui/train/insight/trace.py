@@ -138,14 +138,19 @@ def _loss_step(loss: Loss, pred: np.ndarray, target: np.ndarray, value: float, s
         guess = int(np.argmax(pred[0]))
         note = (f"predicted class {guess} (p = {format_number(loss.probs[0, guess])}), label {label}: "
                 + ("right" if guess == label else "wrong"))
+        if not np.all(np.isfinite(pred)):
+            note = f"no prediction: the output holds NaN or inf (label {label})"
     elif isinstance(loss, BinaryCrossEntropy):
         label = int(np.asarray(target).ravel()[0])
         # sigmoid written as in BinaryCrossEntropy.backward: via tanh, so it cannot overflow
         arrays["p"] = 0.5 * (1 + np.tanh(0.5 * pred))
         arrays["target"] = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
         guess = int(pred[0, 0] > 0)
-        note = (f"predicted class {guess} (p = {format_number(arrays['p'][0, 0])}), label {label}: "
+        p_guess = arrays["p"][0, 0] if guess == 1 else 1 - arrays["p"][0, 0]  # p is p(class 1)
+        note = (f"predicted class {guess} (p = {format_number(p_guess)}), label {label}: "
                 + ("right" if guess == label else "wrong"))
+        if not np.all(np.isfinite(pred)):
+            note = f"no prediction: the output holds NaN or inf (label {label})"
     else:
         arrays["target"] = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
     arrays["L"] = np.asarray(value)
