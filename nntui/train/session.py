@@ -360,13 +360,13 @@ class TrainingSession:
         for i, old in zip(self._linear_indices(), before):
             update = self.model.layers[i].params["W"] - old
             self.last_updates[i] = update
-            self._last_update_norms[i] = float(np.linalg.norm(update))
+            self._last_update_norms[i] = _norm(update)
 
     def _record_grad_norms(self) -> None:
         """Add each Linear layer's |dL/dW| at this step to the history (its chart shows them over time)."""
         for i in self._linear_indices():
             self.history.record_grad_norm(str(i), self.step_count,
-                                          float(np.linalg.norm(self.model.layers[i].grads["W"])))
+                                          _norm(self.model.layers[i].grads["W"]))
 
     def layer_stats(self) -> tuple[LayerStats, ...]:
         """Per Linear layer: gradient and weight norms, update-to-weight ratio, dead or saturated units."""
@@ -376,7 +376,7 @@ class TrainingSession:
             act = next((lyr for lyr in layers[i + 1:] if not isinstance(lyr, Dropout)), None)
             if isinstance(act, Linear):
                 act = None
-            weight_norm = float(np.linalg.norm(layer.params["W"]))
+            weight_norm = _norm(layer.params["W"])
             update = self._last_update_norms.get(i, math.nan)
             dead = saturation = None
             act_name = _activation_name(act)
@@ -389,8 +389,8 @@ class TrainingSession:
                 saturation = float(np.mean((act.y < 0.01) | (act.y > 0.99)))
             stats.append(LayerStats(
                 index=i, name=f"{i} {layer.in_features}->{layer.out_features}" + (f" {act_name}" if act_name else ""),
-                grad_norm_w=float(np.linalg.norm(layer.grads["W"])) if self._has_gradients else math.nan,
-                grad_norm_b=float(np.linalg.norm(layer.grads["b"])) if self._has_gradients else math.nan,
+                grad_norm_w=_norm(layer.grads["W"]) if self._has_gradients else math.nan,
+                grad_norm_b=_norm(layer.grads["b"]) if self._has_gradients else math.nan,
                 weight_norm=weight_norm,
                 update_ratio=update / weight_norm if weight_norm > 0 else math.nan,
                 dead_fraction=dead, saturation=saturation, activation=act_name,
@@ -617,6 +617,14 @@ class TrainingSession:
     @property
     def samples_per_second(self) -> float:
         return self._samples_per_second
+
+
+def _norm(array: np.ndarray) -> float:
+    """The Euclidean norm; worked out again in float64 when float32 overflows (entries near 1e19 and up)."""
+    norm = float(np.linalg.norm(array))
+    if math.isinf(norm) and array.dtype != np.float64:
+        norm = float(np.linalg.norm(array.astype(np.float64)))
+    return norm
 
 
 def _activation_name(layer) -> str | None:

@@ -763,3 +763,13 @@ def test_gradient_norms_are_sampled_by_steps_not_by_wall_time():
         every_few = set(range(GRAD_NORM_EVERY, steps + 1, GRAD_NORM_EVERY))
         assert set(xs) == every_step | every_few | {steps}
         assert np.all(ys > 0)
+
+
+def test_norms_of_weights_too_big_for_float32_squares_are_still_numbers():
+    session = TrainingSession(small_config())
+    session.step()
+    session.model.layers[0].params["W"][...] = 3e18  # squares overflow float32; the norm itself fits
+
+    stats = session.layer_stats()[0]
+
+    assert math.isfinite(stats.weight_norm) and stats.weight_norm > 3e18
