@@ -233,17 +233,18 @@ def run_train(args: argparse.Namespace) -> int:
         session.train(on_step=report.on_step)
     seconds = time.perf_counter() - started
     samples = session.samples_seen - samples_before
-    if session.state is State.DIVERGED:
+    diverged = session.state is State.DIVERGED
+    if diverged:
         print(f"nntui train: {session.message}", file=sys.stderr)
-        print("nntui train: nothing was written (the run diverged)", file=sys.stderr)
-        return 1
-    # Outputs are written only now, after a successful run, each atomically.
-    if args.save:
-        session.save_checkpoint(args.save)
-    if args.metrics:
-        _write_atomically(args.metrics, metrics_csv(session.history))
-    if args.save_config:
-        config.save(args.save_config)
+        print("nntui train: no files were written: a diverged run saves no checkpoint, metrics or config",
+              file=sys.stderr)
+    else:  # outputs are written only now, after a successful run, each atomically
+        if args.save:
+            session.save_checkpoint(args.save)
+        if args.metrics:
+            _write_atomically(args.metrics, metrics_csv(session.history))
+        if args.save_config:
+            config.save(args.save_config)
     last = session.history.epochs[-1] if session.history.epochs else None
     summary = {
         "dataset": config.data.dataset,
@@ -259,8 +260,10 @@ def run_train(args: argparse.Namespace) -> int:
         "state": session.state.value,
     }
     if args.json:
-        print(json.dumps(summary))
-    elif last:
+        print(json.dumps(summary))  # a diverged run too: "state": "diverged"
+    if diverged:
+        return 1
+    if not args.json and last:
         epochs, steps = session.epoch, session.step_count
         print(f"done: {epochs} epoch{'s' * (epochs != 1)}, {steps} step{'s' * (steps != 1)} in {seconds:.2f}s; "
               f"val loss {last.val_loss:.4f}, val accuracy {_percent(last.val_accuracy)}")
