@@ -72,6 +72,27 @@ class BinaryCrossEntropy(Loss):
         return p
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _class_indices(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Labels as integer class indices 0..n_classes-1, or a ValueError that says what is wrong with them.
+
+    (Without the check a label of -1 would silently mean the last class, and 3 of 3 classes an IndexError.)
+    """
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "b" or (labels.dtype.kind == "f" and np.array_equal(labels, np.floor(labels))):
+            labels = labels.astype(np.int64)  # whole numbers written as floats (or booleans) are fine
+        else:
+            raise ValueError(f"labels must be whole class numbers 0..{n_classes - 1}, got {labels.dtype} values "
+                             f"such as {labels.ravel()[:3].tolist()}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)]
+        raise ValueError(f"labels must be class numbers 0..{n_classes - 1} for {n_classes} logits per row, got "
+                         f"{bad[:3].tolist()}")
+    return labels
+
+
 def _exp_floor(dtype) -> float:
     """A quarter of log(smallest normal number): exp() of anything above it, and its square, stay normal."""
     return 0.25 * float(np.log(np.finfo(dtype).tiny))
@@ -107,6 +128,10 @@ class SoftmaxCrossEntropy(Loss):
         # (sum() / n rather than mean(): the same number, without mean()'s Python-level overhead.)
         n = pred.shape[0]
         if target.ndim == 1:
+            # Labels must be class numbers 0..C-1: one pass checks both ends (seen as unsigned, a negative label
+            # is huge), since -1 would otherwise silently mean the last class.
+            if target.dtype.kind != "i" or target.view(_UNSIGNED[target.itemsize]).max(initial=0) >= pred.shape[1]:
+                target = _class_indices(target, pred.shape[1])
             self.labels, self.onehot = target, None
             return float((np.log(sums) - shifted[np.arange(n), target]).sum()) / n
         self.labels, self.onehot = None, target.astype(pred.dtype, copy=False)

@@ -267,3 +267,20 @@ def test_softmax_cross_entropy_in_float64_is_exact_for_gaps_far_beyond_float32s_
     loss(logits, np.array([0]))
 
     np.testing.assert_allclose(loss.probs[0, 1:], np.exp([-95.0, -150.0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("labels, message", [
+    ([0, 1, 2, 3, 0], r"class numbers 0\.\.2 for 3 logits per row, got \[3\]"),
+    ([0, -1, 2, 1, 0], r"class numbers 0\.\.2 for 3 logits per row, got \[-1\]"),
+    ([0.0, 1.5, 2.0, 1.0, 0.0], r"whole class numbers 0\.\.2, got float64"),
+])
+def test_softmax_cross_entropy_refuses_labels_that_are_not_class_numbers(labels, message):
+    with pytest.raises(ValueError, match=message):
+        SoftmaxCrossEntropy()(np.zeros((5, 3)), np.array(labels))
+
+
+def test_softmax_cross_entropy_takes_whole_numbers_written_as_floats():
+    logits = np.random.default_rng(0).standard_normal((5, 3))
+    as_int, as_float = SoftmaxCrossEntropy(), SoftmaxCrossEntropy()
+    assert as_int(logits, np.array([0, 1, 2, 1, 0])) == as_float(logits, np.array([0.0, 1.0, 2.0, 1.0, 0.0]))
+    np.testing.assert_array_equal(as_int.backward(), as_float.backward())
