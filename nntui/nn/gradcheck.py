@@ -13,6 +13,7 @@ zero are judged by their absolute error, which rounding alone puts near 1e-11, i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -73,6 +74,13 @@ def gradcheck(model, loss, x: np.ndarray, y: np.ndarray, eps: float = 1e-5, *, m
     instead of all of them. With ``regime`` (see ``numerical_gradient``), entries whose finite differences
     straddle a kink are left out. Returns ``{"0.W": 3.1e-10, "0.b": ..., ...}``.
     """
+
+    low = {str(param.dtype) for _name, param, _grad in model.parameters() if param.dtype != np.float64}
+    if low:
+        # float32 finite differences are mostly rounding noise: the errors would look like a broken backward pass.
+        warnings.warn(f"gradcheck on a {', '.join(sorted(low))} model: finite differences need float64 "
+                      f"(build the model with dtype=np.float64); the errors below are mostly rounding noise",
+                      stacklevel=2)
 
     def evaluate() -> float:
         return loss.forward(model.forward(x, training=False), y)

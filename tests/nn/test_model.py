@@ -505,3 +505,18 @@ def test_every_module_parses_on_this_python(path):
     # CI runs the tests on 3.11, where compile() applies that version's grammar.
     code = compile(path.read_text(encoding="utf-8"), str(path), "exec")  # a SyntaxError fails the test
     assert code.co_filename == str(path)
+
+
+def test_gradcheck_warns_that_a_float32_model_gives_rounding_noise():
+    import warnings
+
+    from nntui.nn import Linear, Sequential, SoftmaxCrossEntropy, gradcheck
+
+    model = Sequential([Linear(2, 3, rng=np.random.default_rng(0))])  # float32, the default
+    x, y = np.ones((4, 2), np.float32), np.array([0, 1, 2, 0])
+    with pytest.warns(UserWarning, match="gradcheck on a float32 model: finite differences need float64"):
+        gradcheck(model, SoftmaxCrossEntropy(), x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a float64 model: no warning
+        gradcheck(Sequential([Linear(2, 3, rng=np.random.default_rng(0), dtype=np.float64)]),
+                  SoftmaxCrossEntropy(), x.astype(np.float64), y)
