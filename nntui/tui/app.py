@@ -28,7 +28,7 @@ from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train.session import Snapshot, State, TrainingSession
-from nntui.tui.charts import MetricChart, Series
+from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
 from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, SaveScreen
 from nntui.tui.views.base import InsightView
 from nntui.tui.views.boundary import BoundaryView
@@ -289,6 +289,12 @@ class NNTuiApp(App):
         self._notified_divergence = False
         self._numbers_dirty = self._charts_dirty = True
         self._charts_empty = True
+        accuracy = self.query_one("#accuracy-chart", MetricChart)
+        accuracy.empty_message = EMPTY_MESSAGE if data.task == "classification" else \
+            "no accuracy for regression: the loss chart shows how well it fits"
+        if data.task != "classification":
+            accuracy.set_series([])  # a classification run's curves do not stay
+        accuracy.refresh()
     # -- actions -----------------------------------------------------------------------------------------------
 
     #: Actions on printable keys: while a text field has focus those keys type, so the Footer does not offer them.

@@ -209,6 +209,8 @@ class MetricChart(PlotextPlot):
         self.add_class("-empty")
         self._chart = _NO_CHART
         self._empty = True
+        self.empty_message = EMPTY_MESSAGE
+        """What the chart says while it has nothing to draw."""
         self.data_version = 0
         """Goes up by one each time `set_series` receives data different from the last."""
         self.draw_count = 0
@@ -278,7 +280,7 @@ class MetricChart(PlotextPlot):
 
     def render(self) -> RenderResult:
         if self._empty:
-            return Text(EMPTY_MESSAGE)
+            return Text(self.empty_message)
         key = (self.data_version, self.size, self.theme, self.app.theme)
         if key != self._drawn_key:
             started = time.perf_counter()

@@ -478,6 +478,17 @@ async def test_below_80_columns_a_data_file_problem_shows_under_the_form(tmp_pat
         assert error.region.height >= 1 and error.region.bottom <= app.query_one("#model-row").region.bottom
 
 
+async def test_a_regression_run_says_why_its_accuracy_chart_stays_empty(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reg.csv").write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{i * 0.5}\n" for i in range(40)))
+    app = NNTuiApp(apply_overrides(default_config("reg.csv"), {"data.task": "regression", "model.loss": "mse"}),
+                   blink=False)
+    async with running(app) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert "no accuracy for regression" in str(app.query_one("#accuracy-chart").render())
+
+
 async def test_the_command_palette_lists_the_apps_commands():
     app = make_app()
     async with running(app):
