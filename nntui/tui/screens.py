@@ -104,13 +104,16 @@ class GradientCheckScreen(ModalScreen[None]):
         verdict = "passed" if self.result.passed else "FAILED"
         if not self.result.meaningful:
             verdict = f"not checked: {self.result.note}"
+        entries = self.result.checked_entries
+        sampled = f", up to {entries} entries of each parameter" if entries else ""
         with Vertical(id="gradcheck-box"):
             yield Static("Gradient check: the backward pass against central finite differences "
-                         f"(float64 copy of the current weights, {self.result.n_samples} training samples)\n",
-                         markup=False)
+                         f"(float64 copy of the current weights, {self.result.n_samples} training samples"
+                         f"{sampled})\n", markup=False)
             yield Static(table)
-            yield Static(f"\n{verdict}: worst {self.result.max_rel_error:.2e}, tolerance {TOLERANCE:g}. "
-                         "Same check from the shell: nntui gradcheck\nescape closes", markup=False)
+            yield Static(f"\n{verdict}: worst {self.result.max_rel_error:.2e}, tolerance {TOLERANCE:g}.\n"
+                         "A fuller check from the shell (the initial weights, more entries): nntui gradcheck\n"
+                         "escape closes", markup=False)
 
 
 class SaveScreen(ModalScreen[str | None]):

@@ -80,7 +80,9 @@ def trace_sample(session, index: int, split: str = "train") -> list[TraceStep]:
         grad = loss.backward()
         steps.append(TraceStep(
             "backward", None, "Loss gradient: dL/dpred", _formula_lines(backward_comment(type(loss))),
-            {"dL/dpred": _frozen(grad)}, "z is pred; this is the dL/dy the last layer receives"))
+            {"dL/dpred": _frozen(grad)},
+            "pred (z above) is the last layer's output; for this one sample the batch is 1. "
+            "This is the dL/dy the last layer receives"))
         for layer_index in range(len(model.layers) - 1, -1, -1):
             grad = _backward(model.layers[layer_index], layer_index, grad, steps)
     return steps

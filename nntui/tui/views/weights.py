@@ -256,7 +256,7 @@ def _panel(titles: tuple[str, str, str], small: np.ndarray | None, stretch: tupl
     else:
         lines = [Text.assemble((title, "bold"), "  ", formula, "  ", (remark, "dim"))]
     if small is None:
-        return [*lines, Text("no update measured yet:"), Text("train a step (n)")]
+        return [*lines, Text("no update measured:"), Text("train a step (n),"), Text("or reset (r) if diverged")]
     scale = max_abs(small)
     if not np.isfinite(small).any():
         return [*lines, Text("every number is NaN or"), Text("infinite: training diverged")]
