@@ -59,8 +59,10 @@ class Linear(Layer):
         dtype=np.float32,
     ) -> None:
         super().__init__()
-        if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError(f"Linear({in_features} -> {out_features}): widths must be at least 1")
+        if any(isinstance(n, bool) or int(n) != n or n < 1 for n in (in_features, out_features)):
+            raise ValueError(f"Linear({in_features} -> {out_features}): widths must be whole numbers of at least 1")
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            raise ValueError(f"Linear(dtype={np.dtype(dtype)}): weights need a floating dtype, e.g. np.float32")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.init = init
@@ -80,7 +82,13 @@ class Linear(Layer):
 
     def backward(self, grad_y, input_grad=True):
         # dL/dW = x^T @ dL/dy ;  dL/db = sum over the batch of dL/dy ;  dL/dx = dL/dy @ W^T
-        np.matmul(self.x.T, grad_y, out=self.grads["W"])
+        if self.x is None:
+            raise RuntimeError(f"{self!r}.backward() needs a forward() first (it uses the layer's input)")
+        try:
+            np.matmul(self.x.T, grad_y, out=self.grads["W"])
+        except ValueError:  # (checked only on failure: the check would cost every step)
+            raise ValueError(f"{self!r}.backward() got a gradient of shape {np.shape(grad_y)}; it needs "
+                             f"{(self.x.shape[0], self.out_features)}, the shape of its last output") from None
         grad_y.sum(axis=0, out=self.grads["b"])
         return grad_y @ self.params["W"].T if input_grad else None
 

@@ -24,6 +24,13 @@ class Loss:
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         raise NotImplementedError
 
+    def __getattr__(self, name: str):
+        # Only reached for an attribute that forward() has not set yet: say so, instead of a bare AttributeError.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(f"{type(self).__name__} has no {name!r} yet: call forward(pred, target) before "
+                             "backward()")
+
     def backward(self) -> np.ndarray:
         raise NotImplementedError
 

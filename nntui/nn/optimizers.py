@@ -22,6 +22,8 @@ FLUSH_EVERY = 16  # steps between two flushes of subnormal numbers from the opti
 
 class Optimizer:
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
+        if isinstance(lr, str) or isinstance(weight_decay, str):
+            raise TypeError(f"lr and weight_decay must be numbers, got lr={lr!r}, weight_decay={weight_decay!r}")
         if not lr > 0:
             raise ValueError(f"learning rate must be > 0, got {lr}")
         if weight_decay < 0:

@@ -520,3 +520,22 @@ def test_gradcheck_warns_that_a_float32_model_gives_rounding_noise():
         warnings.simplefilter("error")  # a float64 model: no warning
         gradcheck(Sequential([Linear(2, 3, rng=np.random.default_rng(0), dtype=np.float64)]),
                   SoftmaxCrossEntropy(), x.astype(np.float64), y)
+
+
+def test_misusing_the_engine_gets_messages_that_say_what_to_do():
+    from nntui.nn import SGD, Linear, Sequential, SoftmaxCrossEntropy
+
+    with pytest.raises(AttributeError, match=r"call forward\(pred, target\) before backward\(\)"):
+        SoftmaxCrossEntropy().backward()
+    model = Sequential([Linear(2, 3, rng=np.random.default_rng(0))])
+    with pytest.raises(RuntimeError, match=r"backward\(\) needs a forward\(\) first"):
+        model.backward(np.ones((4, 3), np.float32))
+    model.forward(np.ones((4, 2), np.float32))
+    with pytest.raises(ValueError, match=r"got a gradient of shape \(4, 5\); it needs \(4, 3\)"):
+        model.backward(np.ones((4, 5), np.float32))
+    with pytest.raises(ValueError, match="whole numbers of at least 1"):
+        Linear(2.5, 3)
+    with pytest.raises(ValueError, match="floating dtype"):
+        Linear(2, 3, dtype=np.int32)
+    with pytest.raises(TypeError, match="must be numbers"):
+        SGD(lr="0.1")
