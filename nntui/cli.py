@@ -50,12 +50,16 @@ FIELD_FLAGS = {
 
 
 class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
+    """Bad input from the user: printed as one line, exit code 2 (``prog``: the command it is about)."""
+
+    def __init__(self, message: str, prog: str | None = None) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
-        raise UsageError(f"{message} (see '{self.prog} --help')")
+        raise UsageError(f"{message} (see '{self.prog} --help')", prog=self.prog)
 
 
 def _add_field_flags(parser: argparse.ArgumentParser, names=None) -> None:
@@ -378,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_gradcheck(args)
         return run_app(args)
     except (UsageError, ConfigError, DataError, CheckpointError) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{getattr(error, 'prog', None) or prog}: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"{prog}: error: {error.strerror or error}: {getattr(error, 'filename', '') or ''}".rstrip(": "),

@@ -440,3 +440,8 @@ def test_loading_a_folder_says_it_is_a_folder(capsys, in_empty_folder):
     (in_empty_folder / "dir.npz").mkdir()
     ran = nntui(capsys, "train", "--load", "dir.npz")
     assert ran.code == 2 and "'dir.npz' is a folder, not a checkpoint file" in ran.err
+
+
+def test_a_flag_error_inside_a_command_names_the_command(capsys):
+    ran = nntui(capsys, "train", "--threads", "abc")
+    assert ran.code == 2 and ran.err.startswith("nntui train: error: argument --threads: invalid int value")
