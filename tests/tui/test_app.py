@@ -64,6 +64,13 @@ def weights(session: TrainingSession) -> list[np.ndarray]:
     return [param.copy() for _name, param, _grad in session.model.parameters()]
 
 
+async def open_editor(app: NNTuiApp, pilot) -> None:
+    """The Model tab, with the architecture editor taking the keys."""
+    await pilot.press("2")
+    app.query_one(ArchitectureEditor).focus()
+    await pilot.pause()
+
+
 async def step_n(pilot, count: int) -> None:
     for _ in range(count):
         await pilot.press("n")
@@ -282,9 +289,7 @@ def hidden_widths(session: TrainingSession) -> list[int]:
 async def test_architecture_edit_at_step_0_rebuilds_at_once():
     app = make_app()
     async with running(app) as pilot:
-        await pilot.press("2")
-        app.query_one(ArchitectureEditor).focus()
-        await pilot.pause()
+        await open_editor(app, pilot)
         layers = len(app.session.model.layers)
         await pilot.press("a")
         assert len(app.session.model.layers) == layers + 2  # a Linear and its activation
@@ -296,9 +301,7 @@ async def test_architecture_edit_at_step_0_rebuilds_at_once():
 async def test_a_network_too_big_to_build_is_refused_with_a_message_and_the_app_goes_on():
     app = make_app()
     async with running(app, notifications=True) as pilot:
-        await pilot.press("2")
-        app.query_one(ArchitectureEditor).focus()
-        await pilot.pause()
+        await open_editor(app, pilot)
         await pilot.press("w", *"65536", "enter", "down", "w", *"65536", "enter")
         await pilot.pause()
 
@@ -311,9 +314,7 @@ async def test_a_network_too_big_to_build_is_refused_with_a_message_and_the_app_
 async def test_architecture_edit_after_progress_asks_first():
     app = make_app()
     async with running(app, notifications=True) as pilot:
-        await pilot.press("2")
-        app.query_one(ArchitectureEditor).focus()
-        await pilot.pause()
+        await open_editor(app, pilot)
         await step_n(pilot, 3)
         assert app.session.step_count == 3
 
@@ -342,9 +343,7 @@ async def test_architecture_edit_after_progress_asks_first():
 async def test_declined_architecture_change_applies_on_reset():
     app = make_app()
     async with running(app) as pilot:
-        await pilot.press("2")
-        app.query_one(ArchitectureEditor).focus()
-        await pilot.pause()
+        await open_editor(app, pilot)
         await step_n(pilot, 2)
         await pilot.press("a", "n")
         assert hidden_widths(app.session) == [64, 64]
