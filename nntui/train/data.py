@@ -44,13 +44,17 @@ class DataError(ValueError):
 # ---------------------------------------------------------------------------------------------------------
 # Synthetic 2-D datasets
 #
-# Every generator has the signature  f(n_samples, *, noise, rng, ...) -> (x, y)  with x float64 (n, 2) and
-# y int64 (n,). Points come back in random order, so the first rows are not all one class.
+# Every generator has the signature  f(n_samples=None, *, noise=None, rng=None, ...) -> (x, y)  with x float64
+# (n, 2) and y int64 (n,). Points come back in random order, so the first rows are not all one class.
+# Every argument has a default, for a notebook: n_samples, noise and n_classes left as None take the values
+# listed for the dataset in BUILTIN_DATASETS, and rng=None means a fresh `np.random.default_rng(0)`, so a call
+# without an rng returns the same points every time (pass your own Generator for other draws).
 # ---------------------------------------------------------------------------------------------------------
 
 
 def spiral(
-    n_samples: int, *, n_classes: int = 3, noise: float = 0.2, rng: np.random.Generator
+    n_samples: int | None = None, *, n_classes: int | None = None, noise: float | None = None,
+    rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved spiral arms, one per class (the classic example from Stanford's CS231n course).
 
@@ -59,6 +63,7 @@ def spiral(
     layer to get far. `noise` is the standard deviation, in radians, of the jitter added to each point's
     angle: near the centre it barely moves a point, at the tip it smears the arms into each other.
     """
+    n_samples, noise, n_classes, rng = _generator_defaults("spiral", n_samples, noise, n_classes, rng)
     _check_generator_args(n_samples, noise, n_classes)
     y = _balanced_labels(n_samples, n_classes)
     # How far along its arm each point sits: 0 at the centre, 1 at the tip, evenly spaced.
@@ -68,12 +73,15 @@ def spiral(
     return _shuffled(x, y, rng)
 
 
-def moons(n_samples: int, *, noise: float = 0.1, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def moons(
+    n_samples: int | None = None, *, noise: float | None = None, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Two interlocking half circles: class 0 arches up, class 1 hangs down and is shifted right.
 
     The tip of each moon reaches into the other's hollow, so the boundary has to bend twice.
     `noise` is the standard deviation of gaussian noise added to both coordinates of every point.
     """
+    n_samples, noise, _, rng = _generator_defaults("moons", n_samples, noise, None, rng)
     _check_generator_args(n_samples, noise)
     y = _balanced_labels(n_samples, 2)
     angle = rng.uniform(0.0, np.pi, n_samples)
@@ -84,13 +92,15 @@ def moons(n_samples: int, *, noise: float = 0.1, rng: np.random.Generator) -> tu
 
 
 def circles(
-    n_samples: int, *, noise: float = 0.05, factor: float = 0.5, rng: np.random.Generator
+    n_samples: int | None = None, *, noise: float | None = None, factor: float = 0.5,
+    rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A ring (class 0, radius 1) around a smaller ring (class 1, radius `factor`, between 0 and 1).
 
     The inner class sits inside the outer one, so the network must learn a closed boundary.
     `noise` is the standard deviation of gaussian noise added to both coordinates of every point.
     """
+    n_samples, noise, _, rng = _generator_defaults("circles", n_samples, noise, None, rng)
     _check_generator_args(n_samples, noise)
     if not 0.0 < factor < 1.0:
         raise DataError(
@@ -104,7 +114,9 @@ def circles(
     return _shuffled(x, y, rng)
 
 
-def xor(n_samples: int, *, noise: float = 0.1, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def xor(
+    n_samples: int | None = None, *, noise: float | None = None, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Points in the square [-1, 1] x [-1, 1], labelled by whether their two coordinates have the same sign.
 
     Class 0 fills the top-right and bottom-left quarters (x1 * x2 > 0), class 1 the other two
@@ -112,6 +124,7 @@ def xor(n_samples: int, *, noise: float = 0.1, rng: np.random.Generator) -> tupl
     `noise` is the standard deviation of gaussian noise added to every point after it is labelled, so a
     larger noise pushes points across the axes into the other class's quarters.
     """
+    n_samples, noise, _, rng = _generator_defaults("xor", n_samples, noise, None, rng)
     _check_generator_args(n_samples, noise)
     y = _balanced_labels(n_samples, 2)
     magnitude = rng.uniform(0.0, 1.0, (n_samples, 2))
@@ -124,7 +137,8 @@ def xor(n_samples: int, *, noise: float = 0.1, rng: np.random.Generator) -> tupl
 
 
 def blobs(
-    n_samples: int, *, n_classes: int = 3, noise: float = 1.0, rng: np.random.Generator
+    n_samples: int | None = None, *, n_classes: int | None = None, noise: float | None = None,
+    rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Round gaussian clouds, one per class, centred evenly on a circle of radius 4.
 
@@ -132,12 +146,24 @@ def blobs(
     touch, so even a network with no hidden layer (a linear classifier) does well; raise the noise or the
     number of classes to make them overlap.
     """
+    n_samples, noise, n_classes, rng = _generator_defaults("blobs", n_samples, noise, n_classes, rng)
     _check_generator_args(n_samples, noise, n_classes)
     y = _balanced_labels(n_samples, n_classes)
     centre_angle = np.pi / 2 + 2 * np.pi * np.arange(n_classes) / n_classes
     centres = 4.0 * np.column_stack([np.cos(centre_angle), np.sin(centre_angle)])
     x = centres[y] + rng.normal(0.0, noise, (n_samples, 2))
     return _shuffled(x, y, rng)
+
+
+def _generator_defaults(name, n_samples, noise, n_classes, rng):
+    """Fill in what a generator was not given: the numbers listed in BUILTIN_DATASETS, and a generator seeded 0."""
+    info = BUILTIN_DATASETS[name]
+    return (
+        info.n_samples if n_samples is None else n_samples,
+        info.default_noise if noise is None else noise,
+        info.n_classes if n_classes is None else n_classes,
+        np.random.default_rng(0) if rng is None else rng,
+    )
 
 
 def _check_generator_args(n_samples: int, noise: float, n_classes: int = 2) -> None:
@@ -551,7 +577,7 @@ def describe_builtin() -> list[dict]:
 def load_dataset(
     name_or_path: str,
     *,
-    seed: int,
+    seed: int = 0,
     n_samples: int | None = None,
     noise: float | None = None,
     n_classes: int | None = None,
@@ -564,7 +590,8 @@ def load_dataset(
 
     n_samples, noise and n_classes tune the synthetic datasets (None means the default listed in
     BUILTIN_DATASETS); n_samples below 1797 also picks a random subset of the digits. `target` and `task`
-    apply to CSV files (`task` to NPZ files too). The same seed gives the same arrays, bit for bit.
+    apply to CSV files (`task` to NPZ files too). The same seed gives the same arrays, bit for bit; the
+    default seed is 0, so `load_dataset("moons")` in a notebook gives the same data as the app's first run.
     """
     if not _is_int(seed) or seed < 0:
         raise DataError(f"seed must be a whole number >= 0, got {seed!r}")

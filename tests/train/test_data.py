@@ -75,6 +75,27 @@ def test_generator_returns_classes_in_mixed_order(name):
     assert not np.all(np.diff(y) >= 0), "labels came back sorted by class"
 
 
+@pytest.mark.parametrize("name", GENERATORS)
+def test_generator_without_arguments_draws_the_listed_defaults_from_a_generator_seeded_0(name):
+    generate, _ = GENERATORS[name]
+    info = BUILTIN_DATASETS[name]
+    x, y = generate()
+    assert x.shape == (info.n_samples, 2) and len(np.unique(y)) == info.n_classes
+    # The same bits as an explicit default_rng(0) and the listed noise, and the same on every call.
+    x_explicit, y_explicit = generate(info.n_samples, noise=info.default_noise, rng=np.random.default_rng(0))
+    assert x.tobytes() == x_explicit.tobytes() and y.tobytes() == y_explicit.tobytes()
+    assert generate()[0].tobytes() == x.tobytes()
+    assert not np.array_equal(generate(rng=np.random.default_rng(1))[0], x)
+
+
+def test_load_dataset_defaults_to_seed_0_for_notebooks():
+    default = load_dataset("moons")
+    seeded = load_dataset("moons", seed=0)
+    assert default.x_train.tobytes() == seeded.x_train.tobytes()
+    assert default.y_val.tobytes() == seeded.y_val.tobytes()
+    assert not np.array_equal(load_dataset("moons", seed=1).x_train, default.x_train)
+
+
 def test_spiral_and_blobs_accept_a_number_of_classes():
     rng = np.random.default_rng(0)
     assert set(spiral(100, n_classes=5, rng=rng)[1]) == set(range(5))
