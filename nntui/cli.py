@@ -179,21 +179,6 @@ def _check_output(path: str | None, suffix: str, what: str) -> None:
         raise UsageError(f"cannot write {what} {path!r}: {error.strerror or error}") from None
 
 
-def _write_atomically(path: str, text: str) -> None:
-    target = Path(path)
-    from nntui.train.checkpoint import new_file_mode
-
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.chmod(temporary, new_file_mode())
-        with os.fdopen(handle, "w", newline="") as file:
-            file.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def metrics_csv(history) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -217,6 +202,7 @@ def _percent(value: float) -> str:
 def run_train(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
+    from nntui.train.files import write_atomically
     from nntui.train.session import State
 
     for path, suffix, what in ((args.save, ".npz", "checkpoint"), (args.metrics, ".csv", "metrics"),
@@ -246,7 +232,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.save:
             session.save_checkpoint(args.save)
         if args.metrics:
-            _write_atomically(args.metrics, metrics_csv(session.history))
+            write_atomically(args.metrics, metrics_csv(session.history))
         if args.save_config:
             config.save(args.save_config)
     last = session.history.epochs[-1] if session.history.epochs else None
@@ -328,6 +314,10 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         for name, error in result.errors.items():
             verdict = "ok" if error < TOLERANCE else "FAIL"
             print(f"{name:<10} {shapes[name]!s:<12} {error:>18.2e}  {verdict}")
+        if result.input_error is not None:
+            verdict = "ok" if result.input_error < TOLERANCE else "FAIL"
+            x_shape = (result.n_samples, session.dataset.n_features)
+            print(f"{'dL/dx':<10} {x_shape!s:<12} {result.input_error:>18.2e}  {verdict}")
         print(f"{'passed' if result.passed else 'FAILED'}: worst {result.max_rel_error:.2e} "
               f"(tolerance {TOLERANCE:g}; {result.n_samples} samples, float64, central differences)")
     return 0 if result.passed else 1

@@ -14,7 +14,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from nntui.train.config import ConfigError, RunConfig, apply_overrides
 from nntui.train.data import DataError
+from nntui.train.files import write_atomically
 from nntui.train.metrics import History
 
 if TYPE_CHECKING:
@@ -37,8 +37,11 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be written or read, with a message saying why."""
 
 
-def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
-    """Write ``session`` to ``path`` (``.npz``) atomically; returns the path written."""
+def save_checkpoint(session: TrainingSession, path: str | os.PathLike, *, replace: bool = True) -> Path:
+    """Write ``session`` to ``path`` (``.npz``) atomically; returns the path written.
+
+    ``replace=False``: raise FileExistsError, changing nothing, if ``path`` exists when the file is put in place.
+    """
     path = Path(path)
     if path.suffix != ".npz":
         raise CheckpointError(f"checkpoint files end in .npz, got {str(path)!r}")
@@ -75,28 +78,8 @@ def save_checkpoint(session: TrainingSession, path: str | os.PathLike) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CheckpointError(f"cannot save checkpoint: folder {str(folder)!r} does not exist")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise CheckpointError(f"cannot write checkpoint {str(path)!r}: {error.strerror or error}") from None
-    try:
-        os.chmod(temporary, new_file_mode())
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda file: np.savez(file, **arrays), replace=replace)
     return path
-
-
-def new_file_mode() -> int:
-    """The permissions a newly created file gets (0o666 less the umask), for files made via mkstemp (0o600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from nntui.train.checkpoint import CheckpointError
+from nntui.train.checkpoint import CheckpointError, save_checkpoint
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train.session import Snapshot, State, TrainingSession
@@ -106,6 +106,7 @@ class NNTuiApp(App):
         self._charts_empty = True  # no chart has drawn data since the last (re)build
         self._shown_notes: dict[tuple, float] = {}  # notifications on screen: (message, title, severity) -> until
         self._next_chart_time = 0.0
+        self._save_may_replace: tuple[str, bool] | None = None  # (name, whether the dialog saw a file there)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -474,20 +475,29 @@ class NNTuiApp(App):
             return f"cannot use this name: {error.strerror or error}"
         return None
 
-    @staticmethod
-    def _existing_checkpoint(text: str) -> str | None:
-        """The file a save to ``text`` would replace, or None."""
+    def _existing_checkpoint(self, text: str) -> str | None:
+        """The file a save to ``text`` would replace, or None (remembered: the save replaces only that file)."""
         try:
             path = checkpoint_path(text)
-            return str(path) if path.exists() else None
+            existing = str(path) if path.exists() else None
         except OSError:
-            return None
+            existing = None
+        self._save_may_replace = (text, existing is not None)
+        return existing
 
     def _save_to(self, text: str) -> str | None:
-        """Save the run to the file ``text`` names; None when saved, else why not (shown in the save screen)."""
+        """Save the run to the file ``text`` names; None when saved, else why not (shown in the save screen).
+
+        A file the dialog did not see when it checked the name (another program saved there meanwhile) is not
+        replaced: the save is refused and says so, so two instances never both report "saved" for one file.
+        """
+        replace = self._save_may_replace == (text, True)
         try:
             path = checkpoint_path(text)
-            self.session.save_checkpoint(path)
+            save_checkpoint(self.session, path, replace=replace)
+        except FileExistsError:
+            return (f"{text} was created by another program while saving: nothing was replaced. Type another "
+                    "name, or press enter twice to replace it")
         except CheckpointError as error:
             return str(error)
         except OSError as error:

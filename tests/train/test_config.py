@@ -1,5 +1,6 @@
 """RunConfig: reading, writing, validating and overriding a run's configuration."""
 
+import dataclasses
 import os
 
 import numpy as np
@@ -615,3 +616,55 @@ def test_built_in_names_and_absolute_paths_are_stored_as_they_are(tmp_path):
         config.save(tmp_path / "sub.toml")
         assert f'dataset = "{dataset}"' in (tmp_path / "sub.toml").read_text()
         assert RunConfig.from_toml(tmp_path / "sub.toml").data.dataset == dataset
+
+
+# --- names come from the registries ------------------------------------------------------------------------
+
+
+def test_every_registered_activation_loss_optimizer_initialiser_and_dataset_is_a_valid_setting():
+    from nntui import nn
+    from nntui.train import data
+
+    for name in nn.ACTIVATIONS:
+        assert validate_field("model.activations", [name]) == [name]
+    for name in nn.LOSSES:
+        assert validate_field("model.loss", name) == name
+    for name in nn.OPTIMIZERS:
+        assert validate_field("optimizer.name", name) == name
+    for name in nn.INITIALISERS:
+        assert validate_field("model.init", name) == name
+    for name in data.BUILTIN_DATASETS:
+        assert validate_field("data.dataset", name) == name
+    # the ones every run relies on (the lists may grow: only known members are pinned)
+    assert {"relu", "tanh", "sigmoid", "leaky_relu"} <= set(nn.ACTIVATIONS)
+    assert {"softmax_ce", "bce", "mse"} <= set(nn.LOSSES) and {"sgd", "adam", "rmsprop"} <= set(nn.OPTIMIZERS)
+
+
+def test_auto_is_offered_beside_the_registered_losses_and_initialisers_and_unregistered_names_are_refused():
+    assert validate_field("model.loss", "auto") == "auto"
+    assert validate_field("model.init", "auto") == "auto"
+    with pytest.raises(ConfigError, match="model.activations"):
+        validate_field("model.activations", ["swish_that_nobody_registered"])
+    with pytest.raises(ConfigError, match="optimizer.name"):
+        validate_field("optimizer.name", "lbfgs_that_nobody_registered")
+
+
+def test_help_texts_name_every_registered_choice():
+    from nntui import nn
+    from nntui.train import data
+
+    help_of = {f"{section}.{f.name}": f.metadata["help"]
+               for section, cls in {"data": DataConfig, "model": ModelConfig, "optimizer": OptimizerConfig}.items()
+               for f in dataclasses.fields(cls)}
+    assert all(name in help_of["model.activations"] for name in nn.ACTIVATIONS)
+    assert all(name in help_of["optimizer.name"] for name in nn.OPTIMIZERS)
+    assert all(name in help_of["data.dataset"] for name in data.BUILTIN_DATASETS)
+
+
+def test_the_old_imports_from_nntui_train_config_still_work():
+    import nntui.train.config as config
+
+    for name in ("ACTIVATIONS", "BUILTIN_DATASETS", "DATA_FILE_SUFFIXES", "INITS", "LOSSES", "OPTIMIZERS",
+                 "MAX_HIDDEN_LAYERS", "MAX_LAYER_WIDTH", "ConfigError", "RunConfig", "apply_overrides",
+                 "default_config", "parse_field", "parse_hidden", "parse_number", "validate_field"):
+        assert hasattr(config, name), name

@@ -1,0 +1,192 @@
+"""Rules for configuration values, the names a value may take, and the error a person gets when one is wrong.
+
+A rule is a function ``(dotted_name, value) -> value``: it returns the value in its canonical type (an int given
+for a float field comes back as a float) or raises ``ConfigError`` naming the field and the value:
+
+    optimizer.lr must be > 0, got -1
+
+The names of activations, losses, optimizers, initialisers and built-in datasets are not listed here: they are
+read from the registries that build those things (``nntui.nn`` and ``nntui.train.data``), so registering a new
+activation there makes it a valid ``model.activations`` entry with no second list to update.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from nntui import nn
+from nntui.train import data
+
+BUILTIN_DATASETS = tuple(data.BUILTIN_DATASETS)
+DATA_FILE_SUFFIXES = (".csv", ".npz")
+TASKS = data.TASKS
+ACTIVATIONS = tuple(nn.ACTIVATIONS)
+INITS = ("auto", *nn.INITIALISERS)
+LOSSES = ("auto", *nn.LOSSES)
+DTYPES = ("float32", "float64")
+OPTIMIZERS = tuple(nn.OPTIMIZERS)
+
+MAX_HIDDEN_LAYERS = 32
+MAX_LAYER_WIDTH = 65536
+
+
+class ConfigError(ValueError):
+    """A configuration value a person has to fix; the message names the dotted field and the value.
+
+    `field` is the dotted name of the offending setting (for example "optimizer.lr") when there is one, so the
+    app can put the cursor on the right input.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+Rule = Callable[[str, Any], Any]
+
+
+def listed(names: tuple[str, ...] | list[str], last: str = "or") -> str:
+    """Names for a sentence: ``sgd, rmsprop or adam``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+def shown(value: Any) -> str:
+    """Show a value the way a person wrote it in the TOML file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _not_a_number(name: str, value: Any, wanted: str) -> ConfigError:
+    message = f"{name} must be {wanted}, got {shown(value)}"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            pass
+        else:
+            message += " (a string: write the number without quotes)"
+    return ConfigError(message, name)
+
+
+def _number(name: str, value: Any, wanted: str) -> int | float:
+    """The value if it is a finite real number (never a bool; NumPy scalars are fine); else a ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _not_a_number(name, value, wanted)
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {shown(value)}", name)
+    return value
+
+
+def real(
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+) -> Rule:
+    """A finite float, bounded by any of: > above, >= at_least, < below, <= at_most."""
+
+    def check(name: str, value: Any) -> float:
+        number = _number(name, value, "a number")
+        if above is not None and not number > above:
+            raise ConfigError(f"{name} must be > {shown(above)}, got {shown(value)}", name)
+        if at_least is not None and not number >= at_least:
+            raise ConfigError(f"{name} must be >= {shown(at_least)}, got {shown(value)}", name)
+        if below is not None and not number < below:
+            raise ConfigError(f"{name} must be < {shown(below)}, got {shown(value)}", name)
+        if at_most is not None and not number <= at_most:
+            raise ConfigError(f"{name} must be <= {shown(at_most)}, got {shown(value)}", name)
+        return float(number)
+
+    return check
+
+
+def whole(at_least: int, at_most: int) -> Rule:
+    """A whole number in [at_least, at_most]; a float with no fractional part (32.0) counts as whole."""
+
+    def check(name: str, value: Any) -> int:
+        number = _number(name, value, "a whole number")
+        if not isinstance(number, numbers.Integral) and not float(number).is_integer():
+            raise ConfigError(f"{name} must be a whole number, got {shown(value)}", name)
+        if number < at_least:
+            raise ConfigError(f"{name} must be a whole number >= {at_least}, got {shown(value)}", name)
+        if number > at_most:
+            raise ConfigError(f"{name} must be a whole number <= {at_most}, got {shown(value)}", name)
+        return int(number)
+
+    return check
+
+
+def one_of(options: tuple[str, ...]) -> Rule:
+    """One of a fixed set of names."""
+
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            hint = did_you_mean(value, options) if isinstance(value, str) else ""
+            raise ConfigError(f"{name} must be one of {', '.join(options)}, got {shown(value)}{hint}", name)
+        return value
+
+    return check
+
+
+def text(name: str, value: Any) -> str:
+    """Any string."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string in quotes, got {shown(value)}", name)
+    return value
+
+
+def flag(name: str, value: Any) -> bool:
+    """true or false (not 0/1, not "yes")."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {shown(value)}", name)
+    return value
+
+
+def dataset_name(name: str, value: Any) -> str:
+    """A built-in dataset name, or a path to a .csv or .npz file (whether it exists is checked on loading)."""
+    if isinstance(value, str) and (value in BUILTIN_DATASETS or value.lower().endswith(DATA_FILE_SUFFIXES)):
+        return value
+    hint = did_you_mean(value, BUILTIN_DATASETS) if isinstance(value, str) else ""
+    raise ConfigError(
+        f"{name} must be one of {', '.join(BUILTIN_DATASETS)} or a path ending in .csv or .npz, "
+        f"got {shown(value)}{hint}",
+        name,
+    )
+
+
+def sample_count(name: str, value: Any) -> int:
+    """0 (the dataset's own default size) or a whole number from 8 to 1_000_000."""
+    count = whole(0, 1_000_000)(name, value)
+    if 0 < count < 8:
+        raise ConfigError(
+            f"{name} must be 0 (the dataset's default) or a whole number >= 8, got {shown(value)}", name
+        )
+    return count
+
+
+def list_of(item_rule: Rule, example: str, max_items: int | None = None, noun: str = "entries") -> Rule:
+    """A list whose entries each follow item_rule; entries are named name[0], name[1], ..."""
+
+    def check(name: str, value: Any) -> list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{name} must be a list like {example}, got {shown(value)}", name)
+        if max_items is not None and len(value) > max_items:
+            raise ConfigError(f"{name} has {len(value)} {noun}; at most {max_items} are allowed", name)
+        return [item_rule(f"{name}[{i}]", item) for i, item in enumerate(value)]
+
+    return check
+
