@@ -12,6 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from nntui.tui.widgets.fields import OrderedInput
+
 #: (key, what it does) for the help screen and the README; the app's BINDINGS carry the same descriptions.
 KEYS = [
     ("space", "start, pause or resume training"),
@@ -138,7 +140,7 @@ class SaveScreen(ModalScreen[str | None]):
         with Vertical(id="save-box"):
             yield Static("Save the run (weights, optimizer state, history and settings) to a checkpoint file:",
                          markup=False)
-            yield Input(self.suggestion, id="save-path", select_on_focus=False)
+            yield OrderedInput(self.suggestion, id="save-path", select_on_focus=False)
             yield Static("", id="save-problem", markup=False)
             yield Static("enter saves · escape cancels · reopen it with: nntui --load FILE", classes="hint",
                          markup=False)

@@ -25,6 +25,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
+from nntui.tui.widgets.fields import OrderedInput
 from nntui.train.config import (
     ACTIVATIONS,
     MAX_HIDDEN_LAYERS,
@@ -68,7 +69,7 @@ class WidthValidator(Validator):
         return self.success()
 
 
-class WidthInput(Input):
+class WidthInput(OrderedInput):
     """The one-line input that opens under the table when `w` is pressed; Escape closes it unchanged."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]

@@ -28,6 +28,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from nntui.train.config import DATA_FILE_SUFFIXES, OPTIMIZERS, ConfigError, RunConfig, parse_field
 from nntui.train.data import BUILTIN_DATASETS
+from nntui.tui.widgets.fields import OrderedInput
 
 FILE_FIELD = "data.file"  # the "or file" input; it sets data.dataset to a path
 INVALID_MARK = "!"
@@ -213,7 +214,7 @@ class HyperParamsForm(Widget):
             )
             yield self._row(
                 "or file",
-                Input(
+                OrderedInput(
                     self._shown[FILE_FIELD],
                     placeholder="a .csv or .npz file",
                     compact=True,
@@ -233,7 +234,7 @@ class HyperParamsForm(Widget):
                 ),
             )
             for dotted, label in NUMBER_FIELDS:
-                field = Input(
+                field = OrderedInput(
                     self._shown[dotted],
                     compact=True,
                     validators=[FieldValidator(dotted)],

@@ -1,0 +1,32 @@
+"""A text field that applies the keys it receives in the order they were typed.
+
+Textual hands a printable key to the focused Input, which inserts it at once; a control key (backspace, delete,
+left, enter, ...) travels on: it is re-posted to every ancestor's message queue in turn, up to the App, which
+only then runs the binding. In nntui an Input sits about ten widgets deep (tab pane, form, row, ...), so a
+control key needs about ten turns of the event loop and the printable key after it needs one: over SSH, where
+keys typed within a few milliseconds arrive together, backspace then 5 in "0.01" gave "0.01" (the 5 was inserted,
+then deleted) instead of "0.05". While training shares the loop, each turn can take a few milliseconds more.
+
+`OrderedInput` runs the binding a key would reach (its own, the form's, the app's, whichever Textual would pick)
+as soon as the key arrives at the field, so every key is handled in its own turn, in order.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Input
+
+
+class OrderedInput(Input):
+    """An Input whose control keys are handled where they arrive, in order with the typed characters."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if not event.is_printable:
+            active = self.screen.active_bindings.get(event.key)
+            if active is not None and active.enabled and not active.binding.priority:
+                # What App._check_bindings would do once the key had bubbled up: the same binding, now.
+                event.stop()
+                event.prevent_default()
+                await self.app.run_action(active.binding.action, active.node)
+                return
+        await super()._on_key(event)
