@@ -13,8 +13,9 @@ zero are judged by their absolute error, which rounding alone puts near 1e-11, i
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -64,15 +65,59 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5,
     return grad
 
 
+#: A gradient passes when its largest relative error (float64, central differences, eps 1e-5) is below this.
+TOLERANCE = 1e-6
+
+
+class GradcheckResult(Mapping):
+    """The outcome of ``gradcheck``: per named parameter its largest relative error (a read-only mapping,
+    ``result["0.W"]``), the data's gradient's in ``input_error``, and the verdict in ``passed``."""
+
+    def __init__(self, errors: dict[str, float], input_error: float | None, tolerance: float) -> None:
+        self.errors, self.input_error, self.tolerance = errors, input_error, tolerance
+
+    def __getitem__(self, name: str) -> float:
+        return self.errors[name]
+
+    def __iter__(self):
+        return iter(self.errors)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    @property
+    def max_rel_error(self) -> float:
+        """The largest relative error over every parameter and dL/dx (NaN if any error is NaN)."""
+        values = [*self.errors.values(), *([] if self.input_error is None else [self.input_error])]
+        return max(values, key=lambda e: math.inf if math.isnan(e) else e, default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return self.max_rel_error < self.tolerance  # False for NaN
+
+    def __repr__(self) -> str:
+        parts = [f"{name} {error:.1e}" for name, error in self.errors.items()]
+        if self.input_error is not None:
+            parts.append(f"dL/dx {self.input_error:.1e}")
+        verdict = "passed" if self.passed else "FAILED"
+        return f"<gradcheck {verdict}: max relative error {self.max_rel_error:.1e} (tolerance {self.tolerance:g}); " \
+               + ", ".join(parts) + ">"
+
+
 def gradcheck(model, loss, x: np.ndarray, y: np.ndarray, eps: float = 1e-5, *, max_checks: int | None = None,
               rng: np.random.Generator | None = None, stencil: int = 2,
-              regime: Callable[[], object] | None = None) -> dict[str, float]:
-    """The maximum relative error between analytic and finite-difference gradients, per named parameter.
+              regime: Callable[[], object] | None = None, input_grad: bool = True,
+              tolerance: float = TOLERANCE) -> GradcheckResult:
+    """Compare every parameter's gradient, and dL/dx of the data, with central finite differences.
 
-    Runs in evaluation mode (``training=False``) so that dropout does not draw a new mask on every evaluation.
-    Use a float64 model. ``max_checks`` samples that many entries of each larger parameter (seeded by ``rng``)
-    instead of all of them. With ``regime`` (see ``numerical_gradient``), entries whose finite differences
-    straddle a kink are left out. Returns ``{"0.W": 3.1e-10, "0.b": ..., ...}``.
+    Use a float64 model: float32 has too few digits to tell a right gradient from a wrong one. The passes are
+    training passes (the backward needs what they keep); a layer that draws random numbers (dropout) has its
+    generator rewound before every evaluation, so it draws the same mask each time and its backward is checked
+    too. ``max_checks`` samples that many entries of each larger array (seeded by ``rng``) instead of all of them.
+    Entries whose finite differences cross a kink (a ReLU input changing sign) measure no derivative and are left
+    out, judged by the layers' ``regime()`` (or by ``regime``, if given). Returns a ``GradcheckResult``: a
+    mapping ``{"0.W": 3.1e-10, ...}`` with ``.input_error``, ``.max_rel_error`` and ``.passed`` (below
+    ``tolerance``, 1e-6 by default: a right gradient is near 1e-9 or better, a wrong one orders above).
     """
 
     low = {str(param.dtype) for _name, param, _grad in model.parameters() if param.dtype != np.float64}
@@ -81,21 +126,34 @@ def gradcheck(model, loss, x: np.ndarray, y: np.ndarray, eps: float = 1e-5, *, m
         warnings.warn(f"gradcheck on a {', '.join(sorted(low))} model: finite differences need float64 "
                       f"(build the model with dtype=np.float64); the errors below are mostly rounding noise",
                       stacklevel=2)
+    generators = [layer.rng for layer in model.layers if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+    saved_states = [g.bit_generator.state for g in generators]
+    if regime is None:
+        def regime() -> bytes:
+            return b"".join(layer.regime() for layer in model.layers)
+
+    x = np.array(x, dtype=model.dtype)  # a copy: the check perturbs it
 
     def evaluate() -> float:
-        return loss.forward(model.forward(x, training=False), y)
+        for generator, state in zip(generators, saved_states):
+            generator.bit_generator.state = state
+        return loss.forward(model.forward(x, training=True), y)
 
     evaluate()
-    model.backward(loss.backward())
+    analytic_x = model.backward(loss.backward(), input_grad=True) if input_grad else None
     analytic = {name: grad.copy() for name, _param, grad in model.parameters()}
     rng = np.random.default_rng(0) if rng is None else rng
-    errors = {}
-    for name, param, _grad in model.parameters():
+
+    def max_error(array: np.ndarray, reference: np.ndarray) -> float:
         indices = None
-        if max_checks is not None and param.size > max_checks:
-            indices = rng.choice(param.size, size=max_checks, replace=False)
-        numeric = numerical_gradient(evaluate, param, eps, indices, stencil, regime)
+        if max_checks is not None and array.size > max_checks:
+            indices = rng.choice(array.size, size=max_checks, replace=False)
+        numeric = numerical_gradient(evaluate, array, eps, indices, stencil, regime)
         picked = slice(None) if indices is None else indices
-        errors[name] = float(np.nanmax(
-            relative_error(analytic[name].reshape(-1)[picked], numeric.reshape(-1)[picked]), initial=0.0))
-    return errors
+        return float(np.nanmax(relative_error(reference.reshape(-1)[picked], numeric.reshape(-1)[picked]),
+                               initial=0.0))
+
+    errors = {name: max_error(param, analytic[name]) for name, param, _grad in model.parameters()}
+    input_error = max_error(x, analytic_x) if input_grad else None
+    evaluate()  # leave the layers' caches as the unperturbed pass left them
+    return GradcheckResult(errors, input_error, tolerance)

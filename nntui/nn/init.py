@@ -16,35 +16,57 @@ so a float32 and a float64 model built from the same seed start from the same we
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-INITIALISERS = ("he_normal", "he_uniform", "xavier_normal", "xavier_uniform")
+
+
+def he_variance(fan_in: int, fan_out: int) -> float:
+    return 2.0 / fan_in
+
+
+def xavier_variance(fan_in: int, fan_out: int) -> float:
+    return 2.0 / (fan_in + fan_out)
+
+
+def normal(variance) -> Callable:
+    """A draw from N(0, variance(fan_in, fan_out))."""
+    def draw(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.standard_normal((fan_in, fan_out)) * math.sqrt(variance(fan_in, fan_out))
+    return draw
+
+
+def uniform(variance) -> Callable:
+    """A draw from U(-limit, limit) with limit = sqrt(3 * variance), which has that variance."""
+    def draw(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
+        limit = math.sqrt(3.0 * variance(fan_in, fan_out))
+        return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+    return draw
+
+
+#: The initialisers a run configuration can name: each draws a float64 (fan_in, fan_out) matrix.
+INITIALISERS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {
+    "he_normal": normal(he_variance),
+    "he_uniform": uniform(he_variance),
+    "xavier_normal": normal(xavier_variance),
+    "xavier_uniform": uniform(xavier_variance),
+}
 _ALIASES = {"he": "he_normal", "kaiming": "he_normal", "xavier": "xavier_normal", "glorot": "xavier_normal"}
 
 
 def init_variance(name: str, fan_in: int, fan_out: int) -> float:
     """The variance each initialiser aims for."""
-    if name.startswith("he"):
-        return 2.0 / fan_in
-    return 2.0 / (fan_in + fan_out)
+    name = _ALIASES.get(name, name)
+    return he_variance(fan_in, fan_out) if name.startswith("he") else xavier_variance(fan_in, fan_out)
 
 
 def init_weights(
     name: str, fan_in: int, fan_out: int, *, rng: np.random.Generator, dtype=np.float32
 ) -> np.ndarray:
-    """Draw a (fan_in, fan_out) weight matrix with the named initialiser.
-
-    ``name`` is one of ``he_normal``, ``he_uniform``, ``xavier_normal``, ``xavier_uniform`` (or the short
-    forms ``he`` and ``xavier``, which mean the normal versions).
-    """
+    """Draw a (fan_in, fan_out) weight matrix with the named initialiser (see ``INITIALISERS``; ``he`` and
+    ``xavier`` are short for the normal versions)."""
     name = _ALIASES.get(name, name)
     if name not in INITIALISERS:
         raise ValueError(f"unknown initialiser {name!r}; choose one of {', '.join(INITIALISERS)}")
-    variance = init_variance(name, fan_in, fan_out)
-    if name.endswith("normal"):
-        w = rng.standard_normal((fan_in, fan_out)) * math.sqrt(variance)
-    else:
-        limit = math.sqrt(3.0 * variance)
-        w = rng.uniform(-limit, limit, size=(fan_in, fan_out))
-    return w.astype(dtype, copy=False)
+    return INITIALISERS[name](fan_in, fan_out, rng).astype(dtype, copy=False)

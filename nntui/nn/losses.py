@@ -1,8 +1,12 @@
 """Loss functions: ``forward(pred, target) -> float`` then ``backward() -> dL/dpred``.
 
-Each loss returns one number (a Python float) and keeps what its backward needs. The classification losses
-take raw scores ("logits") and fold the final sigmoid or softmax into the loss: the fused gradient is simpler
-(``p - y``) and it cannot overflow or take the log of zero.
+Each loss returns one number (a Python float) and, in a training forward, keeps what its backward needs; with
+``training=False`` (a validation loss between a batch's forward and its backward, say) it keeps nothing. The
+classification losses take raw scores ("logits") and fold the final sigmoid or softmax into the loss: the fused
+gradient is simpler (``p - y``) and it cannot overflow or take the log of zero. Each loss also turns logits into
+what a person wants to see: ``probabilities(logits)`` and ``predict(logits)`` (class numbers, or values).
+
+``softmax`` and ``sigmoid`` are here too, exact and stable for logits of +-1000.
 """
 
 from __future__ import annotations
@@ -20,22 +24,55 @@ def _as_target(target, pred: np.ndarray) -> np.ndarray:
     raise ValueError(f"targets of shape {target.shape} do not fit predictions of shape {pred.shape}")
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise ``exp(z) / sum(exp(z))``; each row's maximum is subtracted first, so no ``exp`` overflows."""
+    logits = np.asarray(logits)
+    if not np.issubdtype(logits.dtype, np.floating):
+        logits = logits.astype(np.float64)
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    exp /= exp.sum(axis=-1, keepdims=True)
+    return exp
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-z))``, written with ``exp(-|z|)`` so that it neither overflows nor loses small values."""
+    logits = np.asarray(logits)
+    if not np.issubdtype(logits.dtype, np.floating):
+        logits = logits.astype(np.float64)
+    e = np.exp(-np.abs(logits))
+    return np.where(logits >= 0, 1 / (1 + e), e / (1 + e))
+
+
 class Loss:
-    def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+    #: The name a run configuration uses for this loss ("softmax_ce").
+    name: str | None = None
+    #: What a person calls it, and its formula for one sample, as the app shows them.
+    title: str = ""
+    formula: str = ""
+
+    def forward(self, pred: np.ndarray, target: np.ndarray, training: bool = True) -> float:
         raise NotImplementedError
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """What the model's outputs say about each class, as probabilities (classification losses only)."""
+        raise TypeError(f"{type(self).__name__} is a regression loss: its outputs are values, not probabilities")
+
+    def predict(self, logits: np.ndarray) -> np.ndarray:
+        """The prediction for each row: a class number, or for regression the output itself."""
+        return np.asarray(logits)
 
     def __getattr__(self, name: str):
         # Only reached for an attribute that forward() has not set yet: say so, instead of a bare AttributeError.
         if name.startswith("__"):
             raise AttributeError(name)
         raise AttributeError(f"{type(self).__name__} has no {name!r} yet: call forward(pred, target) before "
-                             "backward()")
+                             "backward() (a training forward: training=False keeps nothing)")
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError
 
-    def __call__(self, pred: np.ndarray, target: np.ndarray) -> float:
-        return self.forward(pred, target)
+    def __call__(self, pred: np.ndarray, target: np.ndarray, training: bool = True) -> float:
+        return self.forward(pred, target, training)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -48,10 +85,16 @@ class MSE(Loss):
     over every element, not only over the batch.
     """
 
-    def forward(self, pred, target):
+    name = "mse"
+    title = "mean squared error"
+    formula = "L = mean((pred - target)^2)"
+
+    def forward(self, pred, target, training=True):
         target = _as_target(target, pred)
-        self.diff = pred - target
-        return float((self.diff * self.diff).sum()) / self.diff.size
+        diff = pred - target
+        if training:
+            self.diff = diff
+        return float((diff * diff).sum()) / diff.size
 
     def backward(self):
         # dL/dpred = 2 (pred - target) / number of elements
@@ -65,11 +108,26 @@ class BinaryCrossEntropy(Loss):
     ``max(z, 0) - z y + log(1 + exp(-|z|))``, which never overflows, even for logits of +-1e4.
     """
 
-    def forward(self, pred, target):
+    name = "bce"
+    title = "binary cross-entropy"
+    formula = "p = sigmoid(pred)\nL = -(target · log p + (1 - target) · log(1 - p))"
+
+    def forward(self, pred, target, training=True):
         target = _as_target(target, pred)
-        self.z, self.y = pred, target
+        if training:
+            self.z, self.y = pred, target
         losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
         return float(losses.sum()) / losses.size
+
+    def probabilities(self, logits):
+        """p(class 1) = sigmoid(z), the shape of the logits."""
+        return sigmoid(logits)
+
+    def predict(self, logits):
+        """Class 1 where the logit is positive: shape (batch,) for one output column, else like the logits."""
+        logits = np.asarray(logits)
+        predicted = (logits > 0).astype(np.int64)
+        return predicted[:, 0] if logits.ndim == 2 and logits.shape[1] == 1 else predicted
 
     def backward(self):
         # dL/dz = (sigmoid(z) - y) / number of elements; sigmoid written via tanh so it cannot overflow
@@ -113,7 +171,11 @@ class SoftmaxCrossEntropy(Loss):
     Subtracting each row's maximum before ``exp`` changes nothing mathematically and prevents overflow.
     """
 
-    def forward(self, pred, target):
+    name = "softmax_ce"
+    title = "softmax cross-entropy"
+    formula = "p = softmax(pred) = exp(pred) / sum(exp(pred))\nL = -log p[target]"
+
+    def forward(self, pred, target, training=True):
         target = np.asarray(target)
         if target.ndim == 2 and target.shape[1] == 1 and pred.shape[1] != 1:
             target = target[:, 0]  # a column of labels, not one-hot rows
@@ -130,7 +192,6 @@ class SoftmaxCrossEntropy(Loss):
         np.exp(exp, out=exp)
         sums = exp.sum(axis=1)
         exp /= sums[:, None]
-        self.probs = exp
         # -log p[target] = log(sum of exp) - shifted[target]: only the target entries are needed.
         # (sum() / n rather than mean(): the same number, without mean()'s Python-level overhead.)
         n = pred.shape[0]
@@ -139,10 +200,21 @@ class SoftmaxCrossEntropy(Loss):
             # is huge), since -1 would otherwise silently mean the last class.
             if target.dtype.kind != "i" or target.view(_UNSIGNED[target.itemsize]).max(initial=0) >= pred.shape[1]:
                 target = _class_indices(target, pred.shape[1])
-            self.labels, self.onehot = target, None
+            if training:
+                self.probs, self.labels, self.onehot = exp, target, None
             return float((np.log(sums) - shifted[np.arange(n), target]).sum()) / n
-        self.labels, self.onehot = None, target.astype(pred.dtype, copy=False)
-        return float((np.log(sums) - (self.onehot * shifted).sum(axis=1)).sum()) / n
+        onehot = target.astype(pred.dtype, copy=False)
+        if training:
+            self.probs, self.labels, self.onehot = exp, None, onehot
+        return float((np.log(sums) - (onehot * shifted).sum(axis=1)).sum()) / n
+
+    def probabilities(self, logits):
+        """softmax(z), each row summing to 1 (exact: without the floor the training forward applies)."""
+        return softmax(logits)
+
+    def predict(self, logits):
+        """The class with the largest logit, per row."""
+        return np.asarray(logits).argmax(axis=1)
 
     def backward(self):
         # dL/dz = (softmax(z) - onehot(target)) / batch
@@ -156,8 +228,14 @@ class SoftmaxCrossEntropy(Loss):
         return grad
 
 
-LOSSES: dict[str, type[Loss]] = {
-    "softmax_ce": SoftmaxCrossEntropy,
-    "bce": BinaryCrossEntropy,
-    "mse": MSE,
-}
+#: The losses a run configuration can name. Add one with a line: ``LOSSES["huber"] = Huber``.
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SoftmaxCrossEntropy, BinaryCrossEntropy, MSE)}
+
+
+def loss(name: str) -> Loss:
+    """Build the loss a config names (an unknown name is an error)."""
+    try:
+        cls = LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+    return cls()

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import inspect
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from nntui.nn.layers import Layer, Linear
+
+
+@dataclass(eq=False)
+class FlatParameters:
+    """A model's parameters and gradients as two 1-D buffers; ``layout`` says where each named array lives."""
+
+    params: np.ndarray
+    grads: np.ndarray
+    layout: tuple[tuple[str, slice, tuple[int, ...]], ...]  # (name, its slice of the buffers, its shape)
+    views: list  # (params dict, grads dict, key, param view, grad view), to see whether a layer replaced one
+    layers: list  # the layers packed
+
+    def intact(self) -> bool:
+        """True while every layer still holds the views made for it."""
+        return all(params[key] is param and grads[key] is grad for params, grads, key, param, grad in self.views)
+
+
+@cache
+def _can_skip_input_grad(layer_type: type) -> bool:
+    """Whether a layer class's ``backward`` takes ``input_grad`` (Linear does, to skip dL/dx of the data)."""
+    return "input_grad" in inspect.signature(layer_type.backward).parameters
 
 
 class Sequential:
@@ -37,11 +61,17 @@ class Sequential:
             raise ValueError(f"all layers must share one dtype, got {sorted(str(d) for d in dtypes)}")
         self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
         self._in_features = self.in_features
+        self._flat: FlatParameters | None = None
+        self._pack()
 
     # -- the two passes ----------------------------------------------------------------------------------------
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Run ``x: (batch, in_features)`` through every layer; returns ``(batch, out_features)``."""
+        """Run ``x: (batch, in_features)`` through every layer; returns ``(batch, out_features)``.
+
+        ``training=True`` keeps what ``backward`` needs; ``training=False`` (evaluation: validation, predictions)
+        keeps nothing and leaves what the last training forward kept untouched, and turns dropout off.
+        """
         x = np.asarray(x, dtype=self.dtype)  # no copy when it already is; never a silent upcast inside
         if x.ndim != 2 or (self._in_features is not None and x.shape[1] != self._in_features):
             raise ValueError(f"{self.layers[0]!r} expects input of shape (batch, {self._in_features}) "
@@ -50,20 +80,103 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Back-propagate ``dL/dy`` through every layer, filling each layer's ``grads``; returns ``dL/dx``.
+    def backward(self, grad_y: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Back-propagate ``dL/dy`` of the last training forward, filling each layer's ``grads``.
 
-        With ``input_grad=False`` the first layer skips ``dL/dx`` (training never needs the gradient with
-        respect to the data, and for a wide input it is the most expensive product of the pass).
+        Returns ``dL/dx``, the gradient with respect to the data, only with ``input_grad=True`` (else None):
+        training never needs it, and for a wide input it is the most expensive product of the pass, so it is
+        computed only when asked for, as PyTorch does only for inputs that require it.
         """
         layers = self.layers
         for layer in layers[:0:-1]:
             grad_y = layer.backward(grad_y)
-        grad_x = layers[0].backward(grad_y, input_grad)
-        return grad_x if input_grad else None
+        first = layers[0]
+        if input_grad:
+            return first.backward(grad_y)
+        if _can_skip_input_grad(type(first)):
+            first.backward(grad_y, input_grad=False)
+        else:  # a layer that always returns dL/dx (any custom layer): computed, then dropped
+            first.backward(grad_y)
+        return None
 
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The outputs for ``x`` in evaluation mode (dropout off, nothing kept): ``forward(x, training=False)``."""
+        return self.forward(x, training=False)
+
+    # -- one buffer for every parameter -------------------------------------------------------------------------
+
+    def flat_parameters(self) -> FlatParameters:
+        """Every parameter and every gradient of the model as one 1-D array each (for the optimizers).
+
+        At construction the layers' ``params`` and ``grads`` arrays become views into two flat buffers, so an
+        optimizer updates the whole network in a handful of NumPy calls, whatever its depth, the way fused
+        optimizers work. Everything a layer does in place (``backward`` writing ``grads["W"]``, ``W[...] = ...``)
+        lands in the buffers; an array *replaced* by assignment (``layer.grads["W"] = g``), or a changed list of
+        layers, is noticed here and packed in again.
+        """
+        flat = self._flat
+        if flat is None or flat.layers != self.layers or not flat.intact():
+            flat = self._pack()
+        return flat
+
+    def _pack(self) -> FlatParameters:
+        """Copy every parameter and gradient into fresh flat buffers and make the layers' arrays views of them."""
+        for index, layer in enumerate(self.layers):
+            for key, param in layer.params.items():
+                grad = layer.grads.get(key)
+                if grad is None or np.shape(grad) != np.shape(param):
+                    raise ValueError(f"layer {index} {layer!r}: grads[{key!r}] must exist with the shape of "
+                                     f"params[{key!r}] {np.shape(param)}, got {np.shape(grad)}")
+        entries = [(f"{i}.{key}", layer, key) for i, layer in enumerate(self.layers) for key in layer.params]
+        total = sum(layer.params[key].size for _name, layer, key in entries)
+        params, grads = np.empty(total, self.dtype), np.zeros(total, self.dtype)
+        layout, views, offset = [], [], 0
+        for name, layer, key in entries:
+            shape, size = np.shape(layer.params[key]), np.size(layer.params[key])
+            part = slice(offset, offset + size)
+            param_view, grad_view = params[part].reshape(shape), grads[part].reshape(shape)
+            param_view[...] = layer.params[key]
+            grad_view[...] = layer.grads[key]
+            layer.params[key], layer.grads[key] = param_view, grad_view
+            layout.append((name, part, shape))
+            views.append((layer.params, layer.grads, key, param_view, grad_view))
+            offset += size
+        self._flat = FlatParameters(params, grads, tuple(layout), views, list(self.layers))
+        return self._flat
+
+    def __getstate__(self) -> dict:
+        # A copy (deepcopy, pickle) loses the link between the views and their buffer: it packs afresh.
+        return {**self.__dict__, "_flat": None}
+
+    # -- state -------------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter, keyed like ``parameters()``: ``{"0.W": ..., "0.b": ..., "2.W": ...}``."""
+        return {name: param.copy() for name, param, _grad in self.parameters()}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Copy saved parameters into the model, in place; every name, shape and dtype must match.
+
+        A mismatch raises ``ValueError`` naming the parameter, before anything is changed.
+        """
+        mine = {name: param for name, param, _grad in self.parameters()}
+        missing = [name for name in mine if name not in state]
+        unexpected = [name for name in state if name not in mine]
+        if missing or unexpected:
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unexpected {', '.join(unexpected)}"] if unexpected else [])
+            raise ValueError(f"state dict does not fit {self!r}: {'; '.join(parts)}")
+        for name, param in mine.items():
+            value = np.asarray(state[name])
+            if value.shape != param.shape:
+                raise ValueError(f"parameter {name}: saved shape {value.shape}, the model's is {param.shape}")
+            if value.dtype != param.dtype:
+                raise ValueError(f"parameter {name}: saved dtype {value.dtype}, the model's is {param.dtype}")
+        for name, param in mine.items():
+            param[...] = state[name]
 
     # -- inspection --------------------------------------------------------------------------------------------
 
@@ -130,8 +243,8 @@ def mlp(
 ) -> Sequential:
     """Build a multilayer perceptron: ``sizes = [in, hidden..., out]``, an activation after each hidden layer.
 
-    ``init="auto"`` picks He for ReLU-family activations and Xavier for Tanh/Sigmoid (and Xavier for the
-    output layer, which feeds a loss rather than a ReLU).
+    ``init="auto"`` asks each activation which initialiser suits the layer before it (``init_hint``: He for the
+    ReLU family, Xavier for Tanh and Sigmoid), and uses Xavier for the output layer, which feeds a loss.
     """
     from nntui.nn.layers import Dropout, activation  # local: keeps the module graph flat
 
@@ -146,14 +259,11 @@ def mlp(
     rng = np.random.default_rng() if rng is None else rng
     layers: list[Layer] = []
     for i in range(len(sizes) - 1):
-        act = activations[i] if i < n_hidden else None
-        if init == "auto":
-            layer_init = "he_normal" if act in ("relu", "leaky_relu") else "xavier_normal"
-        else:
-            layer_init = init
+        act = activation(activations[i]) if i < n_hidden else None
+        layer_init = init if init != "auto" else (act.init_hint if act is not None else Layer.init_hint)
         layers.append(Linear(sizes[i], sizes[i + 1], init=layer_init, rng=rng, dtype=dtype))
         if act is not None:
-            layers.append(activation(act))
+            layers.append(act)
             if dropout > 0:
                 layers.append(Dropout(dropout, rng=rng))
     return Sequential(layers)

@@ -1,19 +1,30 @@
 """Optimizers: turn the gradients in a model's layers into a step on its parameters.
 
 Each follows the update rule PyTorch documents under the same name (weight decay as an L2 term added to the
-gradient, momentum buffers that start at zero), so results can be compared number for number. Per-parameter
-state lives in ``self.state``, keyed by the parameter's name in the model (``"0.W"``); ``lr`` is a plain
-attribute that may change between any two steps and is read afresh by each one.
+gradient, momentum buffers that start at zero), so results can be compared number for number; each states its rule
+in ``update_rule()``, which is what the app shows. ``lr`` is a plain attribute that may change between any two steps
+and is read afresh by each one.
+
+The whole model is updated at once. ``Sequential`` keeps every parameter and gradient in one flat buffer
+(``model.flat_parameters()``), so a step is a handful of NumPy calls on those buffers, whatever the depth of the
+network, as "fused" optimizers do. The optimizer's own buffers (momentum, running averages) are flat too; per
+parameter they are seen through views in ``self.state``, keyed by the parameter's name in the model (``"0.W"``),
+which is also how ``state_dict()`` stores them.
 
 Every ``FLUSH_EVERY`` steps the state buffers' subnormal numbers (below ``finfo(dtype).tiny``, about 1e-38 in
 float32) are set to zero. A buffer entry whose gradient has stopped (a dead ReLU unit) decays geometrically
 towards zero and spends hundreds of steps in that range, where x86 arithmetic is many times slower; the values
 are far too small to move any weight, so flushing them changes the speed, not the result.
+
+To add an optimizer: subclass ``Optimizer``, name its buffers in ``buffers()``, write ``_update`` on flat arrays
+and ``update_rule``, and add one line to ``OPTIMIZERS``.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -31,44 +42,67 @@ class Optimizer:
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.t = 0  # steps taken
+        #: Per parameter name, its buffers: views into the flat buffers in ``self._flat_state``.
         self.state: dict[str, dict[str, np.ndarray]] = {}
-        self._slots: list | None = None  # [(params dict, grads dict, key, state)] for the last model seen
-        self._model_key: list | None = None  # that model's layers
+        self._flat_state: dict[str, np.ndarray] = {}
+        self._layout = None  # the model layout the flat buffers were made for
 
-    def _parameters(self, model):
-        """Yield (param, grad, state) for every parameter, reading the layers' dicts afresh on every step.
+    @classmethod
+    def from_config(cls, options: Mapping[str, object]) -> Optimizer:
+        """Build from a run configuration's optimizer fields, taking those this optimizer has a parameter for."""
+        accepted = inspect.signature(cls.__init__).parameters
+        return cls(**{key: value for key, value in options.items() if key in accepted})
 
-        Only the walk over the model is cached (rebuilt when its list of layers changes), so a parameter or
-        gradient array replaced by assignment (``layer.grads["W"] = ...``) is still seen.
-        """
-        if self._slots is None or self._model_key != model.layers:
-            self._slots = [
-                (layer.params, layer.grads, key, self.state.setdefault(f"{index}.{key}", {}))
-                for index, layer in enumerate(model.layers) for key in layer.params
-            ]
-            self._model_key = list(model.layers)
-        for params, grads, key, state in self._slots:
-            yield params[key], grads[key], state
+    # -- the step ----------------------------------------------------------------------------------------------
+
+    def buffers(self) -> tuple[str, ...]:
+        """The names of the per-parameter buffers this optimizer keeps with its settings (none for plain SGD)."""
+        return ()
 
     def step(self, model) -> None:
         """Update every parameter of ``model`` from the gradients its last backward pass wrote."""
+        flat = model.flat_parameters()
+        if flat.layout is not self._layout:
+            self._bind(flat.layout, flat.params.dtype)
         self.t += 1
-        lr, weight_decay = self.lr, self.weight_decay
-        for param, grad, state in self._parameters(model):
-            if weight_decay:
-                grad = grad + weight_decay * param  # the L2 term: g + weight_decay * w
-            self._update(param, grad, state, lr)
+        param, grad = flat.params, flat.grads
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param  # the L2 term: g + weight_decay * w
+        self._update(param, grad, self._flat_state)
         if self.t % FLUSH_EVERY == 0:
             self.flush_subnormals()
 
-    def _update(self, param, grad, state, lr) -> None:
+    def _update(self, param: np.ndarray, grad: np.ndarray, buffers: dict[str, np.ndarray]) -> None:
+        """Apply one step to the flat ``param`` in place, given the flat gradient (weight decay included)."""
         raise NotImplementedError
+
+    def update_rule(self) -> str:
+        """The update this optimizer applies with its current settings, one formula per line."""
+        raise NotImplementedError
+
+    def _bind(self, layout, dtype) -> None:
+        """(Re)make the flat buffers for a model's layout, keeping the values of parameters seen before."""
+        total = sum(part.stop - part.start for _name, part, _shape in layout)
+        flat_state = {kind: np.zeros(total, dtype) for kind in self.buffers()}
+        state = {}
+        for name, part, shape in layout:
+            old = self.state.get(name, {})
+            state[name] = {}
+            for kind, buffer in flat_state.items():
+                view = buffer[part].reshape(shape)
+                if kind in old and np.shape(old[kind]) == shape:
+                    view[...] = old[kind]
+                state[name][kind] = view
+        self.state, self._flat_state, self._layout = state, flat_state, layout
 
     def flush_subnormals(self) -> None:
         """Set the state buffers' subnormal entries to zero (see the module docstring for why)."""
-        for slots in self.state.values():
-            for buffer in slots.values():
-                np.copyto(buffer, 0, where=np.abs(buffer) < np.finfo(buffer.dtype).tiny)
+        if self._layout is not None:
+            buffers = list(self._flat_state.values())
+        else:  # not packed yet (restored, or set by hand): the per-name arrays
+            buffers = [buffer for slots in self.state.values() for buffer in slots.values()]
+        for buffer in buffers:
+            np.copyto(buffer, 0, where=np.abs(buffer) < np.finfo(buffer.dtype).tiny)
 
     # -- checkpoints -------------------------------------------------------------------------------------------
 
@@ -90,9 +124,9 @@ class Optimizer:
         for key, value in state.get("hyperparameters", {}).items():
             setattr(self, key, type(getattr(self, key))(value))
         self.t = int(state["t"])
-        # Copy into fresh arrays, then drop the cached slots so the next step rebinds them.
+        # Kept per name until the next step packs them into flat buffers laid out like the model.
         self.state = {name: {k: np.array(v) for k, v in slots.items()} for name, slots in state["state"].items()}
-        self._slots = self._model_key = None
+        self._flat_state, self._layout = {}, None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v:g}" for k, v in self.hyperparameters().items())
@@ -120,19 +154,29 @@ class SGD(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "momentum": self.momentum, "nesterov": self.nesterov}
 
-    def _update(self, param, grad, state, lr):
+    def buffers(self):
+        return ("velocity",) if self.momentum else ()
+
+    def _update(self, param, grad, buffers):
+        lr = self.lr
         if not self.momentum:
             param -= lr * grad
             return
-        velocity = state.get("velocity")
-        if velocity is None:
-            velocity = state["velocity"] = np.zeros_like(param)
+        velocity = buffers["velocity"]
         velocity *= self.momentum
         velocity += grad
         if self.nesterov:
             param -= lr * (grad + self.momentum * velocity)
         else:
             param -= lr * velocity
+
+    def update_rule(self):
+        g = "g = dL/dW + wd · W" if self.weight_decay else "g = dL/dW"
+        if not self.momentum:
+            return f"{g}\nW ← W − lr · g"
+        if self.nesterov:
+            return f"{g}\nv ← μ · v + g\nW ← W − lr · (g + μ · v)"
+        return f"{g}\nv ← μ · v + g\nW ← W − lr · v"
 
 
 class RMSProp(Optimizer):
@@ -154,21 +198,25 @@ class RMSProp(Optimizer):
     def hyperparameters(self):
         return {**super().hyperparameters(), "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum}
 
-    def _update(self, param, grad, state, lr):
-        square_avg = state.get("square_avg")
-        if square_avg is None:
-            square_avg = state["square_avg"] = np.zeros_like(param)
+    def buffers(self):
+        return ("square_avg", "momentum_buffer") if self.momentum else ("square_avg",)
+
+    def _update(self, param, grad, buffers):
+        square_avg = buffers["square_avg"]
         square_avg *= self.alpha
         square_avg += (1 - self.alpha) * (grad * grad)
         update = grad / (np.sqrt(square_avg) + self.eps)
         if self.momentum:
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buffer = state["momentum_buffer"] = np.zeros_like(param)
+            buffer = buffers["momentum_buffer"]
             buffer *= self.momentum
             buffer += update
             update = buffer
-        param -= lr * update
+        param -= self.lr * update
+
+    def update_rule(self):
+        g = "g = dL/dW + wd · W" if self.weight_decay else "g = dL/dW"
+        rule = f"{g}\ns ← α · s + (1 − α) · g²\nu = g / (√s + ε)"
+        return rule + ("\nv ← μ · v + u\nW ← W − lr · v" if self.momentum else "\nW ← W − lr · u")
 
 
 class Adam(Optimizer):
@@ -186,27 +234,24 @@ class Adam(Optimizer):
             raise ValueError(f"betas must be in [0, 1), got {betas}")
         self.beta1, self.beta2, self.eps = float(b1), float(b2), float(eps)
 
+    @classmethod
+    def from_config(cls, options):
+        options = dict(options)
+        if "beta1" in options or "beta2" in options:
+            options["betas"] = (options.pop("beta1", 0.9), options.pop("beta2", 0.999))
+        return super().from_config(options)
+
     def hyperparameters(self):
         return {**super().hyperparameters(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def step(self, model):
-        self.t += 1
-        # The bias corrections are the same for every parameter in a step: work them out once.
+    def buffers(self):
+        return ("m", "v")
+
+    def _update(self, param, grad, buffers):
+        # The bias corrections, folded into the step size and the denominator (the same for every weight).
         step_size = self.lr / (1 - self.beta1**self.t)
         root_correction = math.sqrt(1 - self.beta2**self.t)
-        for param, grad, state in self._parameters(model):
-            if self.weight_decay:
-                grad = grad + self.weight_decay * param
-            self._update(param, grad, state, step_size, root_correction)
-        if self.t % FLUSH_EVERY == 0:
-            self.flush_subnormals()
-
-    def _update(self, param, grad, state, step_size, root_correction):
-        m = state.get("m")
-        if m is None:
-            m = state["m"] = np.zeros_like(param)
-            state["v"] = np.zeros_like(param)
-        v = state["v"]
+        m, v = buffers["m"], buffers["v"]
         m *= self.beta1
         m += (1 - self.beta1) * grad
         v *= self.beta2
@@ -216,5 +261,20 @@ class Adam(Optimizer):
         denom += self.eps
         param -= step_size * (m / denom)
 
+    def update_rule(self):
+        g = "g = dL/dW + wd · W" if self.weight_decay else "g = dL/dW"
+        return (f"{g}\nm ← β1 · m + (1 − β1) · g\nv ← β2 · v + (1 − β2) · g²\n"
+                "W ← W − lr · m̂ / (√v̂ + ε),  m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)")
 
+
+#: The optimizers a run configuration can name. Add one with a line: ``OPTIMIZERS["lion"] = Lion``.
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
+
+
+def optimizer(name: str, options: Mapping[str, object]) -> Optimizer:
+    """Build the optimizer a config names, from its fields (an unknown name is an error, never a fallback)."""
+    try:
+        cls = OPTIMIZERS[name]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
+    return cls.from_config(options)

@@ -11,14 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nntui.nn import gradcheck
-from nntui.nn.layers import LeakyReLU, ReLU
+from nntui.nn import TOLERANCE, gradcheck
 from nntui.train.config import apply_overrides
 
-#: A gradient passes when its largest relative error is below this.
-TOLERANCE = 1e-6
 #: Samples whose ReLU inputs all lie this close to the kink at 0 are not used. Single entries whose finite
-#: differences cross a kink anyway are left out of the check (see ``relu_regime``).
+#: differences cross a kink anyway are left out of the check (see ``Layer.regime``).
 KINK_MARGIN = 1e-3
 #: The finite-difference step, with the 4-point stencil (error of order h^4): accurate for wide layers too.
 STEP = 1e-4
@@ -30,10 +27,11 @@ class GradientCheck:
     n_samples: int
     checked_entries: int | None  # entries sampled per parameter (None: every entry)
     note: str = ""  # when set, the check could not be meaningful, and says why
+    input_error: float | None = None  # the largest relative error of dL/dx, the data's gradient
 
     @property
     def max_rel_error(self) -> float:
-        return max(self.errors.values(), default=0.0)
+        return max([*self.errors.values(), *([] if self.input_error is None else [self.input_error])], default=0.0)
 
     @property
     def meaningful(self) -> bool:
@@ -45,7 +43,8 @@ class GradientCheck:
 
     def to_dict(self) -> dict:
         return {"max_rel_error": self.max_rel_error, "passed": self.passed, "tolerance": TOLERANCE,
-                "n_samples": self.n_samples, "params": dict(self.errors), "note": self.note}
+                "n_samples": self.n_samples, "params": dict(self.errors), "input": self.input_error,
+                "note": self.note}
 
 
 def float64_copy(session):
@@ -61,7 +60,7 @@ def float64_copy(session):
 
 
 def _away_from_kinks(model, x: np.ndarray) -> np.ndarray:
-    """A mask of the samples that have at least one ReLU-family input further than KINK_MARGIN from 0.
+    """A mask of the samples that have, at each layer with kinks (ReLU), an input further than KINK_MARGIN from 0.
 
     (Requiring all of them would rule out every sample of a wide layer; the entries that do cross a kink
     are left out one by one instead.)
@@ -69,21 +68,10 @@ def _away_from_kinks(model, x: np.ndarray) -> np.ndarray:
     keep = np.ones(len(x), dtype=bool)
     h = x
     for layer in model.layers:
-        if isinstance(layer, (ReLU, LeakyReLU)):
+        if layer.has_kinks:
             keep &= np.max(np.abs(h), axis=1) > KINK_MARGIN
         h = layer.forward(h, training=False)
     return keep
-
-
-def relu_regime(model):
-    """Which ReLU-family units are active in the model's last forward pass, as bytes (cheap to compare)."""
-
-    def regime() -> bytes:
-        return b"".join(np.packbits(layer.x > 0).tobytes() if isinstance(layer, ReLU)
-                        else np.packbits(layer.positive).tobytes()
-                        for layer in model.layers if isinstance(layer, (ReLU, LeakyReLU)))
-
-    return regime
 
 
 def gradient_check(session, *, n_samples: int = 8, max_checks: int | None = 300, eps: float = STEP,
@@ -106,9 +94,11 @@ def gradient_check(session, *, n_samples: int = 8, max_checks: int | None = 300,
             "where the derivative does not exist; constant features do that. Try another activation or dataset"))
     loss = type(session.loss)()
     with np.errstate(over="ignore", invalid="ignore"):
-        errors = gradcheck(model, loss, x[keep], y[keep], eps=eps, max_checks=max_checks,
-                           rng=np.random.default_rng(seed), stencil=4, regime=relu_regime(model))
-    if not all(np.isfinite(e) for e in errors.values()):
-        return GradientCheck(errors, len(keep), max_checks,
+        result = gradcheck(model, loss, x[keep], y[keep], eps=eps, max_checks=max_checks,
+                           rng=np.random.default_rng(seed), stencil=4)
+    errors = dict(result.errors)
+    if not all(np.isfinite(e) for e in [*errors.values(), result.input_error]):
+        return GradientCheck(errors, len(keep), max_checks, input_error=result.input_error,
                              note="the loss is not finite at these weights (huge weights?): reset first")
-    return GradientCheck(errors=errors, n_samples=len(keep), checked_entries=max_checks)
+    return GradientCheck(errors=errors, n_samples=len(keep), checked_entries=max_checks,
+                         input_error=result.input_error)

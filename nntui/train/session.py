@@ -10,7 +10,7 @@ bounded rate, through the ``on_snapshot`` callback.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import enum
 import itertools
 import math
@@ -21,19 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from nntui.nn import (
-    LOSSES,
     MSE,
-    SGD,
-    Adam,
     BinaryCrossEntropy,
     Dropout,
+    Layer,
     Linear,
-    RMSProp,
     Sequential,
     SoftmaxCrossEntropy,
     activation,
+    loss,
+    optimizer,
 )
-from nntui.nn.layers import LeakyReLU, ReLU, Sigmoid, Tanh
 from nntui.train.config import ConfigError, RunConfig
 from nntui.train.data import Dataset, load_dataset
 from nntui.train.metrics import EpochRecord, History
@@ -166,7 +164,7 @@ class TrainingSession:
         except MemoryError:
             raise ConfigError(f"not enough memory for a network of {n_parameters:,} parameters; use narrower "
                               "layers", "model.hidden") from None
-        self.loss = LOSSES[self.loss_name]()
+        self.loss = loss(self.loss_name)
         self.optimizer = build_optimizer(cfg)
         self.x_train = data.x_train.astype(self.dtype)
         self.x_val = data.x_val.astype(self.dtype)
@@ -261,21 +259,11 @@ class TrainingSession:
             predicted = output.argmax(axis=1)
         return float(np.count_nonzero(predicted == y)) / len(y)
 
-    @contextlib.contextmanager
-    def _keeping_caches(self):
-        """Evaluate without losing what the last training step left in the layers (the health numbers read it)."""
-        saved = [dict(vars(layer)) for layer in self.model.layers]
-        try:
-            yield
-        finally:
-            for layer, attributes in zip(self.model.layers, saved):
-                vars(layer).update(attributes)
-
     def predict_scores(self, x: np.ndarray) -> np.ndarray:
-        """The model's raw outputs for ``x`` (evaluation mode), computed in chunks."""
+        """The model's raw outputs for ``x``, computed in chunks (an evaluation forward: what the last training
+        step left in the layers, which the health numbers read, stays as it was)."""
         x = np.asarray(x, dtype=self.dtype)
-        with self._keeping_caches():
-            parts = [self.model.forward(x[i:i + EVAL_CHUNK], False) for i in range(0, len(x), EVAL_CHUNK)]
+        parts = [self.model.forward(x[i:i + EVAL_CHUNK], False) for i in range(0, len(x), EVAL_CHUNK)]
         return np.concatenate(parts) if parts else np.zeros((0, self.output_width()), self.dtype)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -290,13 +278,11 @@ class TrainingSession:
         if len(x) == 0:
             return math.nan, math.nan
         total_loss, correct = 0.0, 0.0
-        loss = type(self.loss)()  # the training loss object keeps what the last step's backward needs
-        with self._keeping_caches():
-            for i in range(0, len(x), EVAL_CHUNK):
-                xs, ys = np.asarray(x[i:i + EVAL_CHUNK], dtype=self.dtype), y[i:i + EVAL_CHUNK]
-                output = self.model.forward(xs, False)
-                total_loss += loss.forward(output, ys) * len(xs)
-                correct += self._accuracy(output, ys) * len(xs)
+        for i in range(0, len(x), EVAL_CHUNK):  # evaluation passes: the last training step's caches stay
+            xs, ys = np.asarray(x[i:i + EVAL_CHUNK], dtype=self.dtype), y[i:i + EVAL_CHUNK]
+            output = self.model.forward(xs, False)
+            total_loss += self.loss.forward(output, ys, training=False) * len(xs)
+            correct += self._accuracy(output, ys) * len(xs)
         return total_loss / len(x), correct / len(x)
 
     def _end_epoch(self) -> None:
@@ -378,15 +364,9 @@ class TrainingSession:
                 act = None
             weight_norm = _norm(layer.params["W"])
             update = self._last_update_norms.get(i, math.nan)
-            dead = saturation = None
-            act_name = _activation_name(act)
-            if isinstance(act, (ReLU, LeakyReLU)) and getattr(act, "x", None) is not None:
-                dead = float(np.mean(np.all(act.x <= 0, axis=0))) if isinstance(act, ReLU) else \
-                    float(np.mean(np.all(~act.positive, axis=0)))
-            elif isinstance(act, Tanh) and getattr(act, "y", None) is not None:
-                saturation = float(np.mean(np.abs(act.y) > 0.99))
-            elif isinstance(act, Sigmoid) and getattr(act, "y", None) is not None:
-                saturation = float(np.mean((act.y < 0.01) | (act.y > 0.99)))
+            act_name = act.name if act is not None else None
+            dead = act.dead_fraction() if act is not None else None
+            saturation = act.saturation() if act is not None else None
             stats.append(LayerStats(
                 index=i, name=f"{i} {layer.in_features}->{layer.out_features}" + (f" {act_name}" if act_name else ""),
                 grad_norm_w=_norm(layer.grads["W"]) if self._has_gradients else math.nan,
@@ -627,34 +607,30 @@ def _norm(array: np.ndarray) -> float:
     return norm
 
 
-def _activation_name(layer) -> str | None:
-    names = {ReLU: "relu", LeakyReLU: "leaky_relu", Tanh: "tanh", Sigmoid: "sigmoid"}
-    return names.get(type(layer))
-
-
 def build_model(config: RunConfig, n_inputs: int, n_outputs: int, *, init_rng: np.random.Generator,
                 dropout_rng: np.random.Generator) -> Sequential:
     """The network a config describes: Linear -> activation (-> Dropout) per hidden layer, then a Linear."""
     m = config.model
     dtype = np.dtype(m.dtype)
     layers, width = [], n_inputs
-    for units, act in zip(m.hidden, m.activations):
-        layers.append(Linear(width, units, init=m.init_for(act), rng=init_rng, dtype=dtype))
-        layers.append(activation(act))
+    for units, name in zip(m.hidden, m.activations):
+        act = activation(name)
+        # "auto": the activation says which initialiser suits the layer feeding it (He for the ReLU family)
+        init = act.init_hint if m.init == "auto" else m.init
+        layers.append(Linear(width, units, init=init, rng=init_rng, dtype=dtype))
+        layers.append(act)
         if m.dropout > 0:
             layers.append(Dropout(m.dropout, rng=dropout_rng))
         width = units
-    layers.append(Linear(width, n_outputs, init=m.init_for("output"), rng=init_rng, dtype=dtype))
+    init = Layer.init_hint if m.init == "auto" else m.init  # the output layer feeds a loss: Xavier
+    layers.append(Linear(width, n_outputs, init=init, rng=init_rng, dtype=dtype))
     return Sequential(layers)
 
 
 def build_optimizer(config: RunConfig):
-    o = config.optimizer
-    if o.name == "sgd":
-        return SGD(o.lr, momentum=o.momentum, nesterov=o.nesterov, weight_decay=o.weight_decay)
-    if o.name == "rmsprop":
-        return RMSProp(o.lr, alpha=o.alpha, eps=o.eps, momentum=o.momentum, weight_decay=o.weight_decay)
-    return Adam(o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay)
+    """The optimizer a config names, given the config's optimizer fields it has a parameter for."""
+    options = dataclasses.asdict(config.optimizer)
+    return optimizer(options.pop("name"), options)
 
 
 __all__ = [

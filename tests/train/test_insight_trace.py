@@ -129,7 +129,9 @@ def test_the_loss_equals_a_fresh_loss_on_the_output():
         reference = type(session.loss)()
         step = loss_step(steps)
         assert float(step.arrays["L"]) == reference.forward(output, session.y_train[index:index + 1])
-        np.testing.assert_array_equal(step.arrays["p"], reference.probs)
+        # p is what the formula says, exp(pred) / sum(exp(pred)), worked out here independently in float64
+        z = step.arrays["pred"].astype(np.float64)
+        np.testing.assert_allclose(step.arrays["p"], np.exp(z) / np.exp(z).sum(), rtol=1e-12, atol=0)
         assert step.arrays["target"][0, session.y_train[index]] == 1 and step.arrays["target"].sum() == 1
 
 
@@ -395,3 +397,16 @@ def test_the_loss_step_names_the_predicted_classs_own_probability_and_gives_no_v
         value = ce(pred, np.array([0]))
     note = _loss_step(ce, pred, np.array([0]), value, types.SimpleNamespace(loss_name="softmax_ce")).note
     assert note == "no prediction: the output holds NaN or inf (label 0)"
+
+
+def test_the_probabilities_shown_are_the_formulas_even_where_training_floors_them():
+    # A confident float32 output: the training loss floors exp() of the logit gaps at ~3e-10 (for speed); the
+    # Math view shows p = exp(pred) / sum(exp(pred)) exactly, as its formula says.
+    session = make_session()
+    last = session.model.layers[-1]
+    last.params["W"][...] = 0
+    last.params["b"][...] = [0.0, -27.3, -50.0]
+    step = loss_step(trace_sample(session, 0))
+    expected = np.exp([0.0, -27.3, -50.0]) / np.exp([0.0, -27.3, -50.0]).sum()
+    np.testing.assert_allclose(step.arrays["p"][0], expected, rtol=1e-6)
+    assert step.arrays["p"][0, 2] < 1e-20

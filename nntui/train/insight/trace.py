@@ -4,42 +4,25 @@
 layers' ``forward`` and ``backward`` and a loss of the session's class, and records every number each step
 computes: inputs, pre-activations, activations, the loss, then each gradient on the way back.
 
-It runs on a deep copy of the model and a fresh loss object. During a pass the layers cache their inputs
-(``Linear.x``, ``ReLU.x``, ``Tanh.y`` ...) and ``Linear.backward`` overwrites ``layer.grads`` in place; the
-optimizer and the other views read those, so tracing on the session's own objects would change what training
-does next. The copy is evaluated (``training=False``): dropout is off, as when the model predicts.
+It runs on a deep copy of the model and a fresh loss object: the backward needs a training forward, which keeps
+what it needs in the layers, and ``Linear.backward`` overwrites ``layer.grads`` in place; the optimizer and the
+other views read those, so tracing on the session's own objects would change what training does next. Dropout is
+off, as when the model predicts. The formulas shown are the layers' and losses' own (``forward_formula``, the
+comment line of each ``backward``), and the probabilities shown are computed exactly, in float64, as the formula
+says (the training loss floors tiny ones for speed).
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nntui.nn.layers import Dropout, Layer, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from nntui.nn.layers import Dropout, Layer, Linear, backward_comment
 from nntui.nn.losses import BinaryCrossEntropy, Loss, SoftmaxCrossEntropy
 
 PHASES = ("forward", "loss", "backward")
-
-#: What each layer computes on the way forward; every layer maps its input x to its output y.
-FORWARD_FORMULAS: dict[type[Layer], str] = {
-    Linear: "y = x · W + b",
-    ReLU: "y = relu(x) = max(x, 0)",
-    Tanh: "y = tanh(x)",
-    Sigmoid: "y = sigmoid(x) = 1 / (1 + exp(-x))",
-    Dropout: "y = x   (dropout acts only in training; this pass evaluates)",
-}
-
-#: How each loss turns the model's output ("pred") into probabilities and one number, for a batch of one.
-LOSS_FORMULAS: dict[type[Loss], str] = {
-    SoftmaxCrossEntropy: "p = softmax(pred) = exp(pred) / sum(exp(pred))\nL = -log p[target]",
-    BinaryCrossEntropy: "p = sigmoid(pred)\nL = -(target · log p + (1 - target) · log(1 - p))",
-}
-
-LOSS_NAMES = {"softmax_ce": "softmax cross-entropy", "bce": "binary cross-entropy", "mse": "mean squared error"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +97,8 @@ def sample_label(session, index: int, split: str = "train") -> str:
 def _forward(model, x: np.ndarray, steps: list[TraceStep]) -> np.ndarray:
     x = np.asarray(x, dtype=model.dtype)  # what Sequential.forward does first
     for index, layer in enumerate(model.layers):
-        y = layer.forward(x, False)
+        # A training forward (the backward below needs it), but dropout stays off, as when the model predicts.
+        y = layer.forward(x, not isinstance(layer, Dropout))
         name = layer_name(layer)
         if isinstance(layer, Linear):
             last = index == len(model.layers) - 1
@@ -135,17 +119,16 @@ def _loss_step(loss: Loss, pred: np.ndarray, target: np.ndarray, value: float, s
     note = ""
     if isinstance(loss, SoftmaxCrossEntropy):
         label = int(target[0])
-        arrays["p"] = loss.probs  # the loss's own softmax
+        arrays["p"] = loss.probabilities(pred.astype(np.float64))  # exactly the formula's softmax
         arrays["target"] = np.eye(pred.shape[1], dtype=pred.dtype)[[label]]  # one-hot, as L reads it
         guess = int(np.argmax(pred[0]))
-        note = (f"predicted class {guess} (p = {format_number(loss.probs[0, guess])}), label {label}: "
+        note = (f"predicted class {guess} (p = {format_number(arrays['p'][0, guess])}), label {label}: "
                 + ("right" if guess == label else "wrong"))
         if not np.all(np.isfinite(pred)):
             note = f"no prediction: the output holds NaN or inf (label {label})"
     elif isinstance(loss, BinaryCrossEntropy):
         label = int(np.asarray(target).ravel()[0])
-        # sigmoid written as in BinaryCrossEntropy.backward: via tanh, so it cannot overflow
-        arrays["p"] = 0.5 * (1 + np.tanh(0.5 * pred))
+        arrays["p"] = loss.probabilities(pred.astype(np.float64))  # p(class 1) = sigmoid(pred)
         arrays["target"] = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
         guess = int(pred[0, 0] > 0)
         p_guess = arrays["p"][0, 0] if guess == 1 else 1 - arrays["p"][0, 0]  # p is p(class 1)
@@ -156,8 +139,8 @@ def _loss_step(loss: Loss, pred: np.ndarray, target: np.ndarray, value: float, s
     else:
         arrays["target"] = np.asarray(target, dtype=pred.dtype).reshape(pred.shape)
     arrays["L"] = np.asarray(value)
-    formula = LOSS_FORMULAS.get(type(loss), _loss_docstring_formula(loss))
-    title = f"Loss: {LOSS_NAMES.get(session.loss_name, session.loss_name)}"
+    title = f"Loss: {loss.title or session.loss_name}"
+    formula = loss.formula
     return TraceStep("loss", None, title, formula,
                      {key: _frozen(array) for key, array in arrays.items()}, note)
 
@@ -165,7 +148,14 @@ def _loss_step(loss: Loss, pred: np.ndarray, target: np.ndarray, value: float, s
 def _backward(layer: Layer, index: int, grad_y: np.ndarray, steps: list[TraceStep]) -> np.ndarray:
     """Run ``layer.backward`` (the engine's) and record dL/dy, the parameter gradients and dL/dx."""
     name = layer_name(layer)
-    formula = _formula_lines(backward_comment(type(layer)))
+    formula = _formula_lines(layer.backward_formula())
+    if isinstance(layer, Dropout):  # off in this pass: the identity, whatever mask training last drew
+        grad_x = grad_y
+        arrays = {"dL/dy": grad_y, "f'(x)": np.ones_like(grad_y), "dL/dx": grad_x}
+        steps.append(TraceStep("backward", index, f"Layer {index} · {layer_name(layer)}: gradient through the "
+                               "dropout (identity)", "dL/dx = dL/dy   (dropout is off in this pass)",
+                               {key: _frozen(value) for key, value in arrays.items()}, ""))
+        return grad_x
     if isinstance(layer, Linear):
         grad_x = layer.backward(grad_y)
         arrays = {"dL/dy": grad_y, "x": layer.x, "dL/dW": layer.grads["W"], "dL/db": layer.grads["b"],
@@ -177,10 +167,8 @@ def _backward(layer: Layer, index: int, grad_y: np.ndarray, steps: list[TraceSte
         # The local derivative f'(x), as this layer's own backward computes it: the gradient of a 1 upstream.
         local = layer.backward(np.ones_like(grad_y))
         arrays = {"dL/dy": grad_y, "f'(x)": local, "dL/dx": grad_x}
-        title = f"Layer {index} · {name}: gradient through the " + (
-            "dropout (identity)" if isinstance(layer, Dropout) else "activation")
-        if not isinstance(layer, Dropout):
-            formula = (formula + "\n" if formula else "") + "that is, dL/dx = dL/dy * f'(x), element by element"
+        title = f"Layer {index} · {name}: gradient through the activation"
+        formula = (formula + "\n" if formula else "") + "that is, dL/dx = dL/dy * f'(x), element by element"
         note = ""
     else:  # a layer type with parameters that the trace does not know: its gradients, by name
         grad_x = layer.backward(grad_y)
@@ -203,41 +191,13 @@ def layer_name(layer: Layer) -> str:
 
 
 def forward_formula(layer: Layer) -> str:
-    if isinstance(layer, LeakyReLU):
-        return f"y = x where x > 0, else {layer.negative_slope:g} · x"
-    return FORWARD_FORMULAS.get(type(layer), f"y = {layer_name(layer)}(x)")
-
-
-@functools.cache
-def backward_comment(cls: type) -> str:
-    """The derivative a class's ``backward`` states in its comment line ("dL/dx = ..."), or "" if none.
-
-    The formulas shown are the engine's own comments, so the view and the code cannot tell different stories.
-    """
-    try:
-        source = inspect.getsource(cls.backward)
-    except (OSError, TypeError, AttributeError):  # no source at hand (a frozen build): show no formula
-        return ""
-    for line in source.splitlines():
-        text = line.strip()
-        if text.startswith("# dL/"):
-            return text[1:].strip()
-    return ""
+    """What the layer computes on the way forward, in its own words (``Layer.forward_formula``)."""
+    return layer.forward_formula()
 
 
 def _formula_lines(comment: str) -> str:
     """"dL/dW = ... ;  dL/db = ..." as one formula per line."""
     return "\n".join(part.strip() for part in comment.split(";") if part.strip())
-
-
-def _loss_docstring_formula(loss: Loss) -> str:
-    """The first ``L = ...`` of a loss's docstring (MSE: "L = mean((pred - target)^2)")."""
-    doc = inspect.getdoc(type(loss)) or ""
-    start = doc.find("``L = ")
-    if start < 0:
-        return ""
-    end = doc.find("``", start + 2)
-    return doc[start + 2:end] if end > 0 else ""
 
 
 def _frozen(array) -> np.ndarray:
