@@ -8,7 +8,8 @@ keys typed within a few milliseconds arrive together, backspace then 5 in "0.01"
 then deleted) instead of "0.05". While training shares the loop, each turn can take a few milliseconds more.
 
 `OrderedInput` runs the binding a key would reach (its own, the form's, the app's, whichever Textual would pick)
-as soon as the key arrives at the field, so every key is handled in its own turn, in order.
+as soon as the key arrives at the field, so every key is handled in its own turn, in order. A control key that
+no binding takes bubbles on as before.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ class OrderedInput(Input):
     """An Input whose control keys are handled where they arrive, in order with the typed characters."""
 
     async def _on_key(self, event: events.Key) -> None:
-        if not event.is_printable:
-            active = self.screen.active_bindings.get(event.key)
-            if active is not None and active.enabled and not active.binding.priority:
-                # What App._check_bindings would do once the key had bubbled up: the same binding, now.
-                event.stop()
-                event.prevent_default()
-                await self.app.run_action(active.binding.action, active.node)
-                return
+        if not event.is_printable and await self.app._check_bindings(event.key):
+            # Textual's own binding lookup (focused widget first, then up to the app; an action that skips, as
+            # the Input's scroll keys do, lets the next one try), run now instead of after the key has bubbled.
+            # A private method of Textual 8 (pinned): the public active_bindings lists only the first binding
+            # of each key, not the one that takes it.
+            event.stop()
+            event.prevent_default()
+            return
         await super()._on_key(event)
