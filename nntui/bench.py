@@ -53,7 +53,7 @@ def engine_trainer(workload: Workload, seed: int = 0) -> Callable[[np.ndarray, n
 
     def step(x, y):
         loss.forward(model.forward(x), y)
-        model.backward(loss.backward(), input_grad=False)
+        model.backward(loss.backward())
         optimizer.step(model)
 
     return step

@@ -25,7 +25,7 @@ from nntui import __version__
 
 #: Flags of ``nntui train`` (and the app) that override one configuration field each.
 FIELD_FLAGS = {
-    "dataset": ("data.dataset", "built-in name (spiral, moons, circles, xor, blobs, digits) or a .csv/.npz file"),
+    "dataset": ("data.dataset", "built-in name ({datasets}) or a .csv/.npz file"),
     "target": ("data.target", "CSV column holding the label (default: the last column)"),
     "task": ("data.task", "classification or regression"),
     "samples": ("data.n_samples", "number of samples for a synthetic dataset"),
@@ -33,12 +33,12 @@ FIELD_FLAGS = {
     "classes": ("data.n_classes", "number of classes (spiral, blobs)"),
     "val_fraction": ("data.val_fraction", "share of the data held out for validation"),
     "hidden": ("model.hidden", "hidden layer widths, e.g. 64,32 (none for a linear model)"),
-    "activation": ("model.activation", "activation of every hidden layer: relu, leaky_relu, tanh, sigmoid"),
-    "init": ("model.init", "auto, he_normal, he_uniform, xavier_normal, xavier_uniform"),
+    "activation": ("model.activation", "activation of every hidden layer: {activations}"),
+    "init": ("model.init", "{inits}"),
     "dropout": ("model.dropout", "dropout probability after each hidden layer"),
-    "loss": ("model.loss", "auto, softmax_ce, bce, mse"),
+    "loss": ("model.loss", "{losses}"),
     "dtype": ("model.dtype", "float32 or float64"),
-    "optimizer": ("optimizer.name", "sgd, rmsprop or adam"),
+    "optimizer": ("optimizer.name", "{optimizers}"),
     "lr": ("optimizer.lr", "learning rate"),
     "momentum": ("optimizer.momentum", "momentum (sgd, rmsprop)"),
     "nesterov": ("optimizer.nesterov", "true or false (sgd with momentum)"),
@@ -63,9 +63,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_field_flags(parser: argparse.ArgumentParser, names=None) -> None:
+    from nntui.train import config
+
+    # The names in the help come from the registries, as the validation does (a registered activation shows).
+    lists = {"datasets": config.BUILTIN_DATASETS, "activations": config.ACTIVATIONS, "inits": config.INITS,
+             "losses": config.LOSSES, "optimizers": config.OPTIMIZERS}
+    choices = {key: ", ".join(names) for key, names in lists.items()}
     for name, (dotted, help_text) in FIELD_FLAGS.items():
         if names is None or name in names:
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE", help=help_text)
+            parser.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="VALUE",
+                                help=help_text.format(**choices))
 
 
 def build_parser() -> argparse.ArgumentParser:

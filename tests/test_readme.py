@@ -20,6 +20,38 @@ def test_the_engine_example_in_the_readme_runs_and_the_loss_falls(tmp_path):
     assert "predictions: [0 1 1 0]" in result.stdout
 
 
+def engine_snippets() -> list[str]:
+    section = re.search(r"## Use the engine from Python\n(.*?)\n## ", README, re.DOTALL).group(1)
+    return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+
+
+def run_snippet(code: str, folder: Path) -> str:
+    script = folder / "snippet.py"
+    script.write_text(code)
+    result = subprocess.run([sys.executable, str(script)], check=False, capture_output=True, text=True, timeout=120,
+                            cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_every_python_snippet_of_the_engine_section_runs():
+    assert len(engine_snippets()) == 3  # the XOR example, the notebook workflow, writing a layer
+
+
+def test_the_notebook_workflow_learns_the_moons_and_saves_a_model_that_loads(tmp_path):
+    out = run_snippet(engine_snippets()[1], tmp_path)
+    accuracies = [float(v) for v in re.findall(r"val accuracy (\d+\.\d)%", out)]
+    assert len(accuracies) == 4 and accuracies[-1] > 95
+    probabilities = re.search(r"validation points: (\[.*\])", out).group(1)
+    assert all(abs(sum(row) - 1) < 1e-3 for row in eval(probabilities))
+    assert (tmp_path / "moons-model.npz").exists()
+
+
+def test_the_custom_layer_snippet_passes_its_gradient_check(tmp_path):
+    out = run_snippet(engine_snippets()[2], tmp_path)
+    assert "gradient check passed: True" in out
+
+
 def test_ci_runs_the_test_command_the_readme_gives():
     quick_start = re.search(r"## Quick start.*?```bash\n(.*?)```", README, re.DOTALL).group(1)
     test_line = next(line for line in quick_start.splitlines() if "pytest" in line)

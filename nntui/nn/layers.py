@@ -166,7 +166,7 @@ class Linear(Layer):
         except ValueError:  # (checked only on failure: the check would cost every step)
             raise ValueError(f"{self!r}.backward() got a gradient of shape {np.shape(grad_y)}; it needs "
                              f"{(self.x.shape[0], self.out_features)}, the shape of its last output") from None
-        grad_y.sum(axis=0, out=self.grads["b"])
+        np.add.reduce(grad_y, 0, None, self.grads["b"])  # the batch sum (what .sum(axis=0) calls)
         # (``input_grad=False`` skips dL/dx: Sequential asks for it only when the caller wants the data's gradient)
         return grad_y @ self.params["W"].T if input_grad else None
 

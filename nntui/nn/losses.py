@@ -160,7 +160,13 @@ def _class_indices(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 def _exp_floor(dtype) -> float:
     """A quarter of log(smallest normal number): exp() of anything above it, and its square, stay normal."""
-    return 0.25 * float(np.log(np.finfo(dtype).tiny))
+    floor = _EXP_FLOORS.get(dtype)
+    if floor is None:
+        floor = _EXP_FLOORS[dtype] = 0.25 * float(np.log(np.finfo(dtype).tiny))
+    return floor
+
+
+_EXP_FLOORS: dict = {}
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -182,7 +188,8 @@ class SoftmaxCrossEntropy(Loss):
         if target.shape[0] != pred.shape[0] or (target.ndim == 2 and target.shape != pred.shape):
             raise ValueError(f"targets of shape {target.shape} do not fit logits of shape {pred.shape}; give "
                              "integer labels (batch,) or one-hot rows (batch, classes)")
-        shifted = pred - pred.max(axis=1, keepdims=True)
+        # (np.maximum.reduce and np.add.reduce are what .max() and .sum() call, minus a Python wrapper per call)
+        shifted = pred - np.maximum.reduce(pred, axis=1, keepdims=True)
         # exp() of a very negative logit gap is a subnormal number (below ~1e-38 in float32), and arithmetic
         # on those is many times slower on x86; a well-trained net makes them for every confidently right
         # sample, and the optimizers square the gradients made from them. So the gaps are floored at a quarter
@@ -190,7 +197,7 @@ class SoftmaxCrossEntropy(Loss):
         # below what changes p[target] (float32 resolves 6e-8 near 1) or the loss.
         exp = np.maximum(shifted, _exp_floor(shifted.dtype))
         np.exp(exp, out=exp)
-        sums = exp.sum(axis=1)
+        sums = np.add.reduce(exp, axis=1)
         exp /= sums[:, None]
         # -log p[target] = log(sum of exp) - shifted[target]: only the target entries are needed.
         # (sum() / n rather than mean(): the same number, without mean()'s Python-level overhead.)
@@ -202,7 +209,7 @@ class SoftmaxCrossEntropy(Loss):
                 target = _class_indices(target, pred.shape[1])
             if training:
                 self.probs, self.labels, self.onehot = exp, target, None
-            return float((np.log(sums) - shifted[np.arange(n), target]).sum()) / n
+            return float(np.add.reduce(np.log(sums) - shifted[np.arange(n), target])) / n
         onehot = target.astype(pred.dtype, copy=False)
         if training:
             self.probs, self.labels, self.onehot = exp, None, onehot
@@ -218,7 +225,11 @@ class SoftmaxCrossEntropy(Loss):
 
     def backward(self):
         # dL/dz = (softmax(z) - onehot(target)) / batch
-        grad = self.probs.copy()
+        grad = self.probs
+        if grad is None:
+            raise RuntimeError("SoftmaxCrossEntropy.backward() was already called for this forward (it turns the "
+                               "forward's probabilities into the gradient, in place): call forward() again")
+        self.probs = None  # (a view of the probabilities: use probabilities(logits))
         n = grad.shape[0]
         if self.onehot is None:
             grad[np.arange(n), self.labels] -= 1

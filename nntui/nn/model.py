@@ -24,7 +24,10 @@ class FlatParameters:
 
     def intact(self) -> bool:
         """True while every layer still holds the views made for it."""
-        return all(params[key] is param and grads[key] is grad for params, grads, key, param, grad in self.views)
+        for params, grads, key, param, grad in self.views:
+            if params[key] is not param or grads[key] is not grad:
+                return False
+        return True
 
 
 @cache
@@ -101,10 +104,6 @@ class Sequential:
 
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """The outputs for ``x`` in evaluation mode (dropout off, nothing kept): ``forward(x, training=False)``."""
-        return self.forward(x, training=False)
 
     # -- one buffer for every parameter -------------------------------------------------------------------------
 

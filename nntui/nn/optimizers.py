@@ -66,14 +66,19 @@ class Optimizer:
             self._bind(flat.layout, flat.params.dtype)
         self.t += 1
         param, grad = flat.params, flat.grads
-        if self.weight_decay:
-            grad = grad + self.weight_decay * param  # the L2 term: g + weight_decay * w
+        if self.weight_decay:  # the L2 term: g + weight_decay * w
+            grad = np.multiply(param, self.weight_decay, out=self._scratch[1])
+            grad += flat.grads
         self._update(param, grad, self._flat_state)
         if self.t % FLUSH_EVERY == 0:
             self.flush_subnormals()
 
     def _update(self, param: np.ndarray, grad: np.ndarray, buffers: dict[str, np.ndarray]) -> None:
-        """Apply one step to the flat ``param`` in place, given the flat gradient (weight decay included)."""
+        """Apply one step to the flat ``param`` in place, given the flat gradient (weight decay included).
+
+        ``self._scratch[0]`` is a buffer of the same size for intermediate results: a temporary array as large
+        as a big network would be allocated and freed on every step, which costs more than the arithmetic.
+        """
         raise NotImplementedError
 
     def update_rule(self) -> str:
@@ -94,6 +99,7 @@ class Optimizer:
                     view[...] = old[kind]
                 state[name][kind] = view
         self.state, self._flat_state, self._layout = state, flat_state, layout
+        self._scratch = (np.empty(total, dtype), np.empty(total, dtype))  # not state: nothing to save
 
     def flush_subnormals(self) -> None:
         """Set the state buffers' subnormal entries to zero (see the module docstring for why)."""
@@ -158,17 +164,20 @@ class SGD(Optimizer):
         return ("velocity",) if self.momentum else ()
 
     def _update(self, param, grad, buffers):
-        lr = self.lr
+        lr, scratch = self.lr, self._scratch[0]
         if not self.momentum:
-            param -= lr * grad
+            param -= np.multiply(grad, lr, out=scratch)
             return
         velocity = buffers["velocity"]
         velocity *= self.momentum
         velocity += grad
         if self.nesterov:
-            param -= lr * (grad + self.momentum * velocity)
+            np.multiply(velocity, self.momentum, out=scratch)
+            scratch += grad
+            scratch *= lr
+            param -= scratch  # lr * (g + momentum * v)
         else:
-            param -= lr * velocity
+            param -= np.multiply(velocity, lr, out=scratch)
 
     def update_rule(self):
         g = "g = dL/dW + wd · W" if self.weight_decay else "g = dL/dW"
@@ -202,16 +211,20 @@ class RMSProp(Optimizer):
         return ("square_avg", "momentum_buffer") if self.momentum else ("square_avg",)
 
     def _update(self, param, grad, buffers):
-        square_avg = buffers["square_avg"]
+        square_avg, scratch = buffers["square_avg"], self._scratch[0]
         square_avg *= self.alpha
-        square_avg += (1 - self.alpha) * (grad * grad)
-        update = grad / (np.sqrt(square_avg) + self.eps)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.alpha
+        square_avg += scratch  # (1 - alpha) g^2
+        np.sqrt(square_avg, out=scratch)
+        scratch += self.eps
+        update = np.divide(grad, scratch, out=scratch)  # u = g / (sqrt(s) + eps)
         if self.momentum:
             buffer = buffers["momentum_buffer"]
             buffer *= self.momentum
             buffer += update
             update = buffer
-        param -= self.lr * update
+        param -= np.multiply(update, self.lr, out=scratch)
 
     def update_rule(self):
         g = "g = dL/dW + wd · W" if self.weight_decay else "g = dL/dW"
@@ -251,15 +264,19 @@ class Adam(Optimizer):
         # The bias corrections, folded into the step size and the denominator (the same for every weight).
         step_size = self.lr / (1 - self.beta1**self.t)
         root_correction = math.sqrt(1 - self.beta2**self.t)
-        m, v = buffers["m"], buffers["v"]
+        m, v, scratch = buffers["m"], buffers["v"], self._scratch[0]
         m *= self.beta1
-        m += (1 - self.beta1) * grad
+        m += np.multiply(grad, 1 - self.beta1, out=scratch)
         v *= self.beta2
-        v += (1 - self.beta2) * (grad * grad)
-        denom = np.sqrt(v)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.beta2
+        v += scratch  # (1 - b2) g^2
+        denom = np.sqrt(v, out=scratch)
         denom /= root_correction
         denom += self.eps
-        param -= step_size * (m / denom)
+        np.divide(m, denom, out=scratch)
+        scratch *= step_size
+        param -= scratch  # step_size * m / denom
 
     def update_rule(self):
         g = "g = dL/dW + wd · W" if self.weight_decay else "g = dL/dW"

@@ -307,7 +307,7 @@ def test_tracing_leaves_the_sessions_model_loss_and_optimizer_untouched():
     first = session.model.layers[0]
     cached_x = first.x
     before = engine_state(session)
-    assert "layer 0.x" in before and "layer 0.grads[W]" in before and "loss.probs" in before
+    assert "layer 0.x" in before and "layer 0.grads[W]" in before and "loss.labels" in before
     for index, split in ((0, "train"), (5, "val"), (17, "train")):
         trace_sample(session, index, split)
     assert_same_state(before, engine_state(session))

@@ -15,20 +15,40 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nntui import nn
 from nntui.train import data
 
-BUILTIN_DATASETS = tuple(data.BUILTIN_DATASETS)
+
+class Names(Sequence):
+    """The names a registry holds now, read afresh at every use (a name registered later is seen at once)."""
+
+    def __init__(self, *registries, first: tuple[str, ...] = ()) -> None:
+        self._registries, self._first = registries, first
+
+    def _names(self) -> tuple[str, ...]:
+        return (*self._first, *(name for registry in self._registries for name in registry))
+
+    def __getitem__(self, index):
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+BUILTIN_DATASETS = Names(data.BUILTIN_DATASETS)
 DATA_FILE_SUFFIXES = (".csv", ".npz")
 TASKS = data.TASKS
-ACTIVATIONS = tuple(nn.ACTIVATIONS)
-INITS = ("auto", *nn.INITIALISERS)
-LOSSES = ("auto", *nn.LOSSES)
+ACTIVATIONS = Names(nn.ACTIVATIONS)
+INITS = Names(nn.INITIALISERS, first=("auto",))
+LOSSES = Names(nn.LOSSES, first=("auto",))
 DTYPES = ("float32", "float64")
-OPTIMIZERS = tuple(nn.OPTIMIZERS)
+OPTIMIZERS = Names(nn.OPTIMIZERS)
 
 MAX_HIDDEN_LAYERS = 32
 MAX_LAYER_WIDTH = 65536
@@ -130,7 +150,7 @@ def whole(at_least: int, at_most: int) -> Rule:
     return check
 
 
-def one_of(options: tuple[str, ...]) -> Rule:
+def one_of(options: Sequence[str]) -> Rule:
     """One of a fixed set of names."""
 
     def check(name: str, value: Any) -> str:

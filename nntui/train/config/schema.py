@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nntui import nn
 from nntui.train.config.rules import (
     ACTIVATIONS,
     BUILTIN_DATASETS,
@@ -113,11 +114,12 @@ class ModelConfig:
     def init_for(self, activation: str) -> str:
         """The initialiser to use before a layer with this activation, with "auto" resolved.
 
-        He initialisation keeps the variance of ReLU-family outputs steady; Xavier suits tanh and sigmoid.
+        "auto" asks the activation (``init_hint``: He keeps the variance of ReLU-family outputs steady, Xavier
+        suits tanh and sigmoid); the output layer ("output"), which feeds a loss, gets the default, Xavier.
         """
         if self.init != "auto":
             return self.init
-        return "he_normal" if activation in ("relu", "leaky_relu") else "xavier_uniform"
+        return nn.ACTIVATIONS[activation].init_hint if activation in nn.ACTIVATIONS else nn.Layer.init_hint
 
 
 @dataclass
