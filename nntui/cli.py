@@ -217,7 +217,10 @@ def run_train(args: argparse.Namespace) -> int:
         _check_output(path, suffix, what)
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
-    session = session_from_args(args)
+    with _LoadReporter():
+        session = session_from_args(args)
+    for line in session.dataset.warnings:
+        print(f"nntui train: warning: {line}", file=sys.stderr)
     config = session.config
     total_epochs = config.training.epochs
     if args.load and session.epoch >= total_epochs:
@@ -265,6 +268,48 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"done: {epochs} epoch{'s' * (epochs != 1)}, {steps} step{'s' * (steps != 1)} in {seconds:.2f}s; "
               f"val loss {last.val_loss:.4f}, val accuracy {_percent(last.val_accuracy)}")
     return 0
+
+
+class _LoadReporter:
+    """While a data file loads: a progress bar on a terminal once the load has taken half a second."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.progress = self.task = None
+        self.started = time.perf_counter()
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        from nntui.train.progress import loading_progress
+
+        self.context = loading_progress(self.on_progress)
+        self.context.__enter__()
+        return self
+
+    def on_progress(self, stage: str, fraction: float) -> None:  # may run in the loader's helper thread
+        if not sys.stderr.isatty() or time.perf_counter() - self.started < 0.5:
+            return
+        with self.lock:
+            self._show(stage, fraction)
+
+    def _show(self, stage: str, fraction: float) -> None:
+        if self.progress is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                                     console=Console(stderr=True), transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task(stage, total=1.0)
+        self.progress.update(self.task, completed=fraction, description=stage)
+
+    def __exit__(self, *exc) -> None:
+        self.context.__exit__(*exc)
+        with self.lock:
+            if self.progress is not None:
+                self.progress.stop()
 
 
 class _EpochReporter:
@@ -364,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
             from nntui.tui.bench_app import main as bench_app_main
 
             return bench_app_main([a for a in argv[1:] if a != "--app"])
+        if "--load" in argv:
+            from nntui.train.loadbench import main as bench_load_main
+
+            return bench_load_main([a for a in argv[1:] if a != "--load"])
         from nntui.bench import main as bench_main
 
         return bench_main(argv[1:])

@@ -23,23 +23,27 @@ Conventions, everywhere in this module:
 
 from __future__ import annotations
 
-import csv
 import math
-import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 import nntui
-
-TASKS = ("classification", "regression")
-
-
-class DataError(ValueError):
-    """A dataset could not be made; the message says what is wrong and how to fix it."""
-
+from nntui.train.columns import ColumnError, Standardization, column_warnings
+from nntui.train.datafiles import (  # noqa: F401  (re-exported: the data layer's public names)
+    MISSING_MARKERS,
+    TASKS,
+    DataError,
+    Table,
+    check_task,
+    load_csv,
+    READ_SHARE,
+    load_npz,
+    read_csv,
+    read_npz,
+)
+from nntui.train.progress import loading_progress, report  # noqa: F401  (loading_progress: re-exported)
 
 # ---------------------------------------------------------------------------------------------------------
 # Synthetic 2-D datasets
@@ -225,272 +229,9 @@ def _digits_path() -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Your own data: CSV and NPZ files
+# Your own data: CSV and NPZ files are read in nntui.train.datafiles (load_csv, load_npz and DataError are
+# imported above and stay importable from here).
 # ---------------------------------------------------------------------------------------------------------
-
-# Cell values that people (and spreadsheets) write for "no value here". Compared case-insensitively.
-MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
-
-
-def load_csv(
-    path: str | Path, *, target: str | None = None, task: str = "classification"
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
-    """Read a CSV file with a header row: numeric feature columns and one label (target) column.
-
-    The label column is the one named `target`, or the last column when `target` is None. Every other
-    column is a feature and must hold numbers. For `task="classification"` the labels may be words or whole
-    numbers; each distinct label becomes a class 0..k-1 in sorted order (numbers sorted by value), and
-    `class_names` lists the original labels as strings. For `task="regression"` the labels must be numbers;
-    y comes back as float64 of shape (n, 1) and `class_names` is None.
-
-    Returns (x float64 (n, n_features), y, feature_names, class_names).
-    """
-    table = _read_csv(path, target=target, task=task)
-    return table.x, table.y, table.feature_names, table.class_names_or_none(task)
-
-
-def load_npz(
-    path: str | Path, *, task: str = "classification"
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
-    """Read a NumPy .npz archive holding an array `x` (samples first) and an array `y` of labels or targets.
-
-    Save one with `np.savez("mine.npz", x=features, y=labels)`. `x` is (n, n_features); images such as
-    (n, 8, 8) are flattened row by row to (n, 64). `y` is (n,) or (n, 1); for regression it may also be
-    (n, n_targets). Labels become classes as in `load_csv`. Feature names are x0, x1, ...
-
-    Returns (x float64 (n, n_features), y, feature_names, class_names).
-    """
-    table = _read_npz(path, task=task)
-    return table.x, table.y, table.feature_names, table.class_names_or_none(task)
-
-
-class _Table(NamedTuple):
-    """Everything read from one source, before it is split.
-
-    `output_names` names what the network outputs: the classes, or for regression the target columns.
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    feature_names: list[str]
-    output_names: list[str]
-    image_shape: tuple[int, int] | None = None
-
-    def class_names_or_none(self, task: str) -> list[str] | None:
-        return self.output_names if task == "classification" else None
-
-
-def _read_csv(path: str | Path, *, target: str | None, task: str) -> _Table:
-    """The work of `load_csv`."""
-    _check_task(task)
-    header, rows, line_numbers = _read_csv_table(_existing_file(path))
-    where = f"CSV file '{path}'"
-    if target is None:
-        target = header[-1]
-    elif target not in header:
-        raise DataError(f"{where} has no column named '{target}'; columns are: {', '.join(header)}")
-    target_index = header.index(target)
-    feature_names = [name for name in header if name != target]
-    feature_indices = [i for i, name in enumerate(header) if name != target]
-
-    x = np.empty((len(rows), len(feature_indices)), dtype=np.float64)
-    for r, (row, line) in enumerate(zip(rows, line_numbers)):
-        for f, i in enumerate(feature_indices):
-            x[r, f] = _csv_number(row[i], f"{where}, line {line}, feature column '{header[i]}'")
-
-    labels = [row[target_index] for row in rows]
-    if task == "regression":
-        y = np.array(
-            [
-                [_csv_number(label, f"{where}, line {line}, target column '{target}'")]
-                for label, line in zip(labels, line_numbers)
-            ],
-            dtype=np.float64,
-        )
-        return _Table(x, y, feature_names, [target])
-    y, class_names = _encode_labels(labels, f"{where}, column '{target}'")
-    return _Table(x, y, feature_names, class_names)
-
-
-def _read_csv_table(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """The header and the data rows of a CSV file (cells stripped), checked for shape and missing values.
-
-    Also returns each row's line number in the file, so error messages can point at it.
-    """
-    where = f"CSV file '{path}'"
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as file:
-            reader = csv.reader(file)
-            # Blank lines (an empty list from the reader) are skipped; a trailing newline is common.
-            records = [([cell.strip() for cell in row], reader.line_num) for row in reader if row]
-    except UnicodeDecodeError:
-        raise DataError(f"{where} is not UTF-8 text; save it as CSV (UTF-8) and try again") from None
-    except csv.Error as error:
-        raise DataError(f"{where} could not be read as CSV ({error}); check its quoting") from None
-
-    if not records:
-        raise DataError(
-            f"{where} is empty; it needs a header row naming the columns, then one row per sample"
-        )
-    header = records[0][0]
-    if all(_parse_float(name) is not None for name in header):
-        raise DataError(
-            f"{where} starts with a row of numbers; add a header row naming the columns "
-            "(for example x1,x2,label) as its first line"
-        )
-    if any(name == "" for name in header):
-        raise DataError(
-            f"{where} has a column with an empty name in its header row; give every column a name"
-        )
-    duplicates = sorted({name for name in header if header.count(name) > 1})
-    if duplicates:
-        raise DataError(
-            f"{where} has more than one column named {', '.join(map(repr, duplicates))}; rename them"
-        )
-    if len(header) < 2:
-        raise DataError(
-            f"{where} has a single column; it needs at least one feature column and a label column"
-        )
-    if len(records) == 1:
-        raise DataError(f"{where} has a header row but no data rows below it")
-
-    for row, line in records[1:]:
-        if len(row) != len(header):
-            raise DataError(
-                f"{where}, line {line}, has {len(row)} values but the header has {len(header)} columns; "
-                "every row needs one value per column"
-            )
-        for name, cell in zip(header, row):
-            if cell.lower() in MISSING_MARKERS:
-                shown = f"'{cell}'" if cell else "empty"
-                raise DataError(
-                    f"{where}, line {line}, column '{name}' has a missing value ({shown}); "
-                    "fill it in or delete the row"
-                )
-    return header, [row for row, _ in records[1:]], [line for _, line in records[1:]]
-
-
-def _csv_number(cell: str, where: str) -> float:
-    value = _parse_float(cell)
-    if value is None:
-        raise DataError(f"{where} has '{cell}', which is not a number; this column must hold numbers only")
-    if not math.isfinite(value):
-        raise DataError(f"{where} has '{cell}'; only finite numbers are allowed")
-    return value
-
-
-def _parse_float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _read_npz(path: str | Path, *, task: str) -> _Table:
-    """The work of `load_npz`; also notes the shape of one image when x holds images (n, height, width)."""
-    _check_task(task)
-    where = f"NPZ file '{path}'"
-    if not zipfile.is_zipfile(_existing_file(path)):
-        raise DataError(
-            f"{where} is not a valid .npz archive; make one with np.savez(path, x=features, y=labels)"
-        )
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in ("x", "y") if key not in archive.files]
-            if missing:
-                held = archive.files[:5] + ([f"{len(archive.files) - 5} more"] if len(archive.files) > 5 else [])
-                raise DataError(
-                    f"{where} has no array named {' or '.join(map(repr, missing))} (it holds: "
-                    f"{', '.join(held) or 'nothing'}); "
-                    "save it with np.savez(path, x=features, y=labels)"
-                )
-            x, y = archive["x"], archive["y"]
-    except DataError:
-        raise
-    except ValueError as error:
-        # allow_pickle=False refuses arrays of Python objects, which could run code when loaded.
-        raise DataError(
-            f"{where} holds an array numpy cannot load safely ({error}); save plain numbers"
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{where} is damaged ({error}); save it again with np.savez") from None
-
-    if x.ndim < 2:
-        raise DataError(
-            f"{where}: x must have a row per sample, shape (samples, features), but has shape {x.shape}; "
-            "if each sample is one number, save x.reshape(-1, 1)"
-        )
-    if len(x) == 0:
-        raise DataError(f"{where}: x has no samples")
-    if y.ndim == 0 or len(y) != len(x):
-        raise DataError(
-            f"{where}: x has {len(x)} samples but y has shape {y.shape}; they need one label per sample"
-        )
-    if x.dtype.kind not in "biuf":
-        raise DataError(f"{where}: x must hold numbers, but its dtype is {x.dtype}")
-    image_shape = tuple(x.shape[1:]) if x.ndim == 3 else None
-    x = x.reshape(len(x), -1).astype(np.float64)
-    if not np.all(np.isfinite(x)):
-        bad_row = int(np.argwhere(~np.isfinite(x))[0, 0])
-        raise DataError(
-            f"{where}: x has NaN or infinite values (first in sample {bad_row}); remove or fill them"
-        )
-    feature_names = [f"x{i}" for i in range(x.shape[1])]
-
-    if task == "regression":
-        if y.dtype.kind not in "biuf" or y.ndim > 2:
-            raise DataError(f"{where}: regression targets y must be numbers of shape (n,) or (n, targets)")
-        y = y.reshape(len(y), -1).astype(np.float64)
-        if not np.all(np.isfinite(y)):
-            raise DataError(f"{where}: y has NaN or infinite values; remove or fill them")
-        target_names = ["y"] if y.shape[1] == 1 else [f"y{i}" for i in range(y.shape[1])]
-        return _Table(x, y, feature_names, target_names, image_shape)
-
-    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
-        raise DataError(
-            f"{where}: class labels y must have shape (n,) or (n, 1), got {y.shape}; "
-            "if y is one-hot, save y.argmax(axis=1)"
-        )
-    labels = [label.decode() if isinstance(label, bytes) else label for label in y.reshape(-1).tolist()]
-    y, class_names = _encode_labels(labels, f"{where}, array y")
-    return _Table(x, y, feature_names, class_names, image_shape)
-
-
-def _encode_labels(labels: list, where: str) -> tuple[np.ndarray, list[str]]:
-    """Turn labels (words or numbers) into class indices 0..k-1 and the sorted list of class names.
-
-    Numbers sort by value (so 10 comes after 9) and must be whole: 2.5 is not a class, it is a measurement.
-    """
-    numbers = [_parse_float(label) if isinstance(label, str) else float(label) for label in labels]
-    if all(number is not None for number in numbers):
-        if not all(math.isfinite(number) and number.is_integer() for number in numbers):
-            example = next(n for n in numbers if not (math.isfinite(n) and n.is_integer()))
-            raise DataError(
-                f"{where} has the label {example}, which is not a whole number; class labels must be "
-                "words or whole numbers; to predict a quantity instead, use task='regression'"
-            )
-        keys = [int(number) for number in numbers]
-    else:
-        keys = [str(label) for label in labels]
-    classes = sorted(set(keys))
-    index_of = {key: i for i, key in enumerate(classes)}
-    y = np.array([index_of[key] for key in keys], dtype=np.int64)
-    return y, [str(key) for key in classes]
-
-
-def _existing_file(path: str | Path) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not a data file; give the path of a .csv or .npz file")
-    if not path.is_file():
-        raise DataError(f"file not found: {path}")
-    return path
-
-
-def _check_task(task: str) -> None:
-    if task not in TASKS:
-        raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
-
 
 # ---------------------------------------------------------------------------------------------------------
 # The Dataset a training session uses
@@ -501,13 +242,17 @@ def _check_task(task: str) -> None:
 class Dataset:
     """A dataset split into a training part and a validation part, ready to train on.
 
-    x_train, x_val: float64 (n, n_features), standardised with `feature_mean` and `feature_std`, which
-    were measured on the training part only. y_train, y_val: int64 class indices (n,) for classification,
-    float64 (n, n_targets) for regression (targets are not standardised).
+    x_train, x_val: float32 (n, n_features), standardised with `feature_mean` and `feature_std` (float64),
+    which were measured in float64 on the training part only; the features become float32 once, after
+    standardising, because the engine trains in float32 (a float64 model gets float64 copies of these
+    values). y_train, y_val: int64 class indices (n,) for classification, float64 (n, n_targets) for
+    regression (targets are not standardised).
 
     n_classes is the number of classes, or for regression the number of target columns; class_names names
     them (for regression: the target column names). image_shape is (height, width) when each sample is a
     small image, such as (8, 8) for the digits, so x[i].reshape(image_shape) shows it; otherwise None.
+    warnings: one line each about the data a person should know but that does not stop training (a
+    constant column, a column that looks like a row number); empty for the built-in datasets.
     """
 
     name: str
@@ -523,6 +268,7 @@ class Dataset:
     feature_mean: np.ndarray
     feature_std: np.ndarray
     image_shape: tuple[int, int] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_2d(self) -> bool:
@@ -530,14 +276,21 @@ class Dataset:
         return self.n_features == 2
 
     def standardize(self, x_raw: np.ndarray) -> np.ndarray:
-        """Apply the training part's transform to new raw features: (x_raw - feature_mean) / feature_std."""
-        x_raw = np.asarray(x_raw, dtype=np.float64)
+        """Apply the training part's transform to new raw features: (x_raw - feature_mean) / feature_std.
+
+        Computed in float64, returned as float32 like x_train and x_val.
+        """
+        x_raw = np.asarray(x_raw)
         if x_raw.ndim != 2 or x_raw.shape[1] != self.n_features:
             raise DataError(
                 f"dataset '{self.name}' has {self.n_features} features, so new samples must have shape "
                 f"(n, {self.n_features}); got {x_raw.shape}"
             )
-        return (x_raw - self.feature_mean) / self.feature_std
+        transform = Standardization(self.feature_mean, self.feature_std, np.zeros(self.n_features, dtype=bool))
+        try:
+            return transform.apply(x_raw)
+        except ColumnError as error:
+            raise DataError(f"feature '{self.feature_names[error.column]}' {error}") from None
 
 
 @dataclass(frozen=True)
@@ -597,7 +350,7 @@ def load_dataset(
         raise DataError(f"seed must be a whole number >= 0, got {seed!r}")
     if not (_is_number(val_fraction) and 0.0 < val_fraction < 1.0):
         raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}")
-    _check_task(task)
+    check_task(task)
     # Two independent random streams: changing how the data is generated never changes how it is split.
     data_rng, split_rng = np.random.default_rng(seed).spawn(2)
 
@@ -629,30 +382,41 @@ def load_dataset(
             f"give at least two samples{per_class}"
         )
 
-    x_train, x_val = table.x[train_rows], table.x[val_rows]
+    report("standardising", READ_SHARE + 0.05)
     n_features = table.x.shape[1]
-    if standardize:
-        mean, std = _fit_standardization(x_train)
-    else:
-        mean, std = np.zeros(n_features), np.ones(n_features)
+    where = f"dataset '{name}'"
+    try:
+        if standardize:
+            transform = Standardization.fit(table.x, train_rows)
+        else:
+            transform = Standardization.identity(n_features)
+        x_train = transform.apply(table.x, train_rows, what=" in the training part")
+        report("standardising", (1 + READ_SHARE) / 2 + 0.05)
+        x_val = transform.apply(table.x, val_rows, what=" in the validation part")
+    except ColumnError as error:
+        raise DataError(f"{where}: column '{table.feature_names[error.column]}' {error}") from None
+    is_file = name not in BUILTIN_DATASETS
+    warnings = column_warnings(table.x, table.feature_names, transform) if is_file else []
+    report("ready", 1.0)
     return Dataset(
         name=name,
         task=task,
-        x_train=(x_train - mean) / std,
+        x_train=x_train,
         y_train=table.y[train_rows],
-        x_val=(x_val - mean) / std,
+        x_val=x_val,
         y_val=table.y[val_rows],
         n_features=n_features,
         n_classes=len(table.output_names),
         class_names=list(table.output_names),
         feature_names=list(table.feature_names),
-        feature_mean=mean,
-        feature_std=std,
+        feature_mean=transform.mean,
+        feature_std=transform.std,
         image_shape=table.image_shape,
+        warnings=[f"{where}: {line}" for line in warnings],
     )
 
 
-def _read_source(name, rng, n_samples, noise, n_classes, target, task) -> _Table:
+def _read_source(name, rng, n_samples, noise, n_classes, target, task) -> Table:
     """Generate or load the data that `load_dataset` was asked for, refusing options that do not apply."""
     if name in BUILTIN_DATASETS:
         return _make_builtin(
@@ -667,13 +431,13 @@ def _read_source(name, rng, n_samples, noise, n_classes, target, task) -> _Table
         if value is not None:
             raise DataError(f"{option} applies only to the synthetic built-in datasets, not to a file")
     if name.lower().endswith(".csv"):
-        return _read_csv(name, target=target, task=task)
+        return read_csv(name, target=target, task=task)
     if target is not None:
         raise DataError("target names a CSV column; an .npz file keeps its labels in the array 'y'")
-    return _read_npz(name, task=task)
+    return read_npz(name, task=task)
 
 
-def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> _Table:
+def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> Table:
     """Generate the built-in dataset `name`, or load it for the digits."""
     info = BUILTIN_DATASETS[name]
     if task != "classification":
@@ -702,7 +466,7 @@ def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> _T
             subset = np.sort(rng.choice(len(y), size=n_samples, replace=False))
             x, y = x[subset], y[subset]
         feature_names = [f"pixel_{row}_{col}" for row in range(8) for col in range(8)]
-        return _Table(x, y, feature_names, [str(digit) for digit in range(10)], image_shape=(8, 8))
+        return Table(x, y, feature_names, [str(digit) for digit in range(10)], image_shape=(8, 8))
 
     n_samples = info.n_samples if n_samples is None else n_samples
     noise = info.default_noise if noise is None else noise
@@ -712,7 +476,7 @@ def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> _T
     else:
         n_classes = info.n_classes
         x, y = _GENERATORS[name](n_samples, noise=noise, rng=rng)
-    return _Table(x, y, ["x1", "x2"], [str(label) for label in range(n_classes)])
+    return Table(x, y, ["x1", "x2"], [str(label) for label in range(n_classes)])
 
 
 def _stratified_split(
@@ -744,15 +508,3 @@ def _shuffled_split(
     rows = rng.permutation(n_samples)
     n_val = min(max(round(n_samples * val_fraction), 1), n_samples - 1) if n_samples >= 2 else 0
     return rows[n_val:], rows[:n_val]
-
-
-def _fit_standardization(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation of the training part, the numbers `Dataset.standardize` uses.
-
-    A column that never changes (like the always-blank corner pixels of the digits) has standard deviation
-    0; it carries no information, so it gets 1 instead, which leaves it at 0 rather than dividing by zero.
-    """
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    std[np.ptp(x_train, axis=0) == 0] = 1.0
-    return mean, std

@@ -238,14 +238,38 @@ def test_split_puts_every_sample_in_exactly_one_part(tmp_path):
 
 def test_standardisation_uses_training_statistics_only():
     data = load_dataset("blobs", seed=0)
-    np.testing.assert_allclose(data.x_train.mean(axis=0), 0.0, atol=1e-12)
-    np.testing.assert_allclose(data.x_train.std(axis=0), 1.0, atol=1e-12)
+    # x_train is float32: its statistics are 0 and 1 up to float32 rounding (about 1e-7 of each value).
+    np.testing.assert_allclose(data.x_train.astype(np.float64).mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(data.x_train.astype(np.float64).std(axis=0), 1.0, atol=1e-6)
     # The validation part went through the same transform, so its statistics are close but not exact.
     assert not np.allclose(data.x_val.mean(axis=0), 0.0, atol=1e-12)
     assert np.all(np.abs(data.x_val.mean(axis=0)) < 0.5)
+    # Unstandardised features are the raw values in float32, so they agree to float32's precision.
     raw = load_dataset("blobs", seed=0, standardize=False)
-    np.testing.assert_allclose(raw.x_train.mean(axis=0), data.feature_mean)
-    np.testing.assert_allclose(data.standardize(raw.x_val), data.x_val)
+    np.testing.assert_allclose(raw.x_train.astype(np.float64).mean(axis=0), data.feature_mean, atol=1e-6)
+    np.testing.assert_allclose(data.standardize(raw.x_val), data.x_val, atol=1e-6)
+
+
+def test_features_are_standardised_in_float64_and_rounded_to_float32_once(tmp_path):
+    rng = np.random.default_rng(5)
+    ids = np.arange(300.0)
+    values = rng.normal(1e9, 3.0, size=(300, 2))  # float32 alone would keep nothing of the spread (ulp 64)
+    np.savez(tmp_path / "wide.npz", x=np.column_stack([ids, values]), y=np.arange(300) % 3)
+    data = load_dataset(str(tmp_path / "wide.npz"), seed=0)
+    raw = load_dataset(str(tmp_path / "wide.npz"), seed=0, standardize=False)
+    assert data.x_train.dtype == np.float32 and data.x_val.dtype == np.float32
+    assert data.feature_mean.dtype == np.float64 and data.feature_std.dtype == np.float64
+    train_rows = raw.x_train[:, 0].astype(np.int64)  # ids are exact in float32
+    val_rows = raw.x_val[:, 0].astype(np.int64)
+    x = np.column_stack([ids, values])
+    mean, std = x[train_rows].mean(axis=0), x[train_rows].std(axis=0)
+    np.testing.assert_allclose(data.feature_mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(data.feature_std, std, rtol=1e-9)
+    expected_train = ((x[train_rows] - mean) / std).astype(np.float32)
+    expected_val = ((x[val_rows] - mean) / std).astype(np.float32)
+    np.testing.assert_allclose(data.x_train, expected_train, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(data.x_val, expected_val, rtol=1e-6, atol=1e-6)
+    assert data.x_train[:, 1:].std() == pytest.approx(1.0, abs=1e-3)
 
 
 def test_constant_feature_is_left_at_zero_instead_of_dividing_by_zero():

@@ -1,0 +1,598 @@
+"""Your own data: reading CSV and NPZ files into a `Table` of features and labels.
+
+A CSV file is read twice over, in spirit: a **fast path** hands the file to NumPy's C reader (`np.loadtxt`, one
+pass, no Python per cell) and checks the result with whole-array operations; when anything is off (a word
+where a number belongs, a missing value, a ragged row, a number Python reads but NumPy does not), the
+**careful path** reads the file again with the `csv` module, row by row, and either names the first problem,
+line and column, or returns the table. A good file never pays for the careful path; a bad file always gets
+its one clear sentence. The two paths are independent readers of the same rules, and the tests hold them to
+the same answers.
+
+The rules of a CSV file (see the README, "Your own data"):
+
+* UTF-8 text (a byte order mark is fine), lines ending in LF or CRLF, blank lines skipped anywhere;
+* a header row naming every column, names unique;
+* columns separated by commas, semicolons or tabs (found from the header row); cells may be quoted ("...");
+* one label (target) column, the last or the one named by `target`; every other column holds numbers;
+* no missing values: an empty cell or one of MISSING_MARKERS is refused with its line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import struct
+import warnings
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from nntui.train.progress import report, watching_reads
+
+#: Share of a whole load (reading, splitting, standardising) that reading the file takes, for progress.
+READ_SHARE = 0.8
+
+TASKS = ("classification", "regression")
+
+# Cell values that people (and spreadsheets) write for "no value here". Compared case-insensitively.
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+#: Column separators a CSV file may use, in the order they are preferred when a header fits several.
+SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+#: How much of a file the separator sniffer and the label sniffer look at.
+_SNIFF_BYTES = 1 << 16
+
+
+class DataError(ValueError):
+    """A dataset could not be made; the message says what is wrong and how to fix it."""
+
+
+class Table(NamedTuple):
+    """Everything read from one source, before it is split.
+
+    x: (n_samples, n_features) numbers as read (float64 from a CSV file, the archive's dtype from an NPZ
+    file; not yet standardised). y: int64 class indices (n,) or float64 targets (n, n_targets).
+    `output_names` names what the network outputs: the classes, or for regression the target columns.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    output_names: list[str]
+    image_shape: tuple[int, int] | None = None
+
+    def class_names_or_none(self, task: str) -> list[str] | None:
+        return self.output_names if task == "classification" else None
+
+
+def load_csv(
+    path: str | Path, *, target: str | None = None, task: str = "classification"
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
+    """Read a CSV file with a header row: numeric feature columns and one label (target) column.
+
+    The label column is the one named `target`, or the last column when `target` is None. Every other
+    column is a feature and must hold numbers. For `task="classification"` the labels may be words or whole
+    numbers; each distinct label becomes a class 0..k-1 in sorted order (numbers sorted by value), and
+    `class_names` lists the original labels as strings. For `task="regression"` the labels must be numbers;
+    y comes back as float64 of shape (n, 1) and `class_names` is None.
+
+    Returns (x float64 (n, n_features), y, feature_names, class_names).
+    """
+    table = read_csv(path, target=target, task=task)
+    return table.x, table.y, table.feature_names, table.class_names_or_none(task)
+
+
+def load_npz(
+    path: str | Path, *, task: str = "classification"
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
+    """Read a NumPy .npz archive holding an array `x` (samples first) and an array `y` of labels or targets.
+
+    Save one with `np.savez("mine.npz", x=features, y=labels)`. `x` is (n, n_features); images such as
+    (n, 8, 8) are flattened row by row to (n, 64). `y` is (n,) or (n, 1); for regression it may also be
+    (n, n_targets). Labels become classes as in `load_csv`. Feature names are x0, x1, ...
+
+    Returns (x float64 (n, n_features), y, feature_names, class_names).
+    """
+    table = read_npz(path, task=task)
+    return np.array(table.x, dtype=np.float64), table.y, table.feature_names, table.class_names_or_none(task)
+
+
+def check_task(task: str) -> None:
+    if task not in TASKS:
+        raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
+
+
+def existing_file(path: str | Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a data file; give the path of a .csv or .npz file")
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CSV: the layout (separator, header) and the two readers
+# ---------------------------------------------------------------------------------------------------------
+
+
+class CsvLayout(NamedTuple):
+    """What the first lines of a CSV file say: its separator, its header and the line the header is on."""
+
+    separator: str
+    header: list[str]
+    header_line: int  # 1-based line number of the header row
+    sample_rows: list[list[str]]  # the first data rows (cells stripped), to guess what the columns hold
+
+
+def read_csv(path: str | Path, *, target: str | None, task: str) -> Table:
+    """The work of `load_csv`: the fast path when it can, else the careful path (see the module docstring)."""
+    check_task(task)
+    path = existing_file(path)
+    where = f"CSV file '{path}'"
+    layout = sniff_csv(path, where)
+    target_index = _target_index(layout.header, target, where)
+    table = _read_csv_fast(path, layout, target_index, task)
+    if table is None:
+        table = read_csv_careful(path, layout, target_index, task, where)
+    return table
+
+
+def sniff_csv(path: Path, where: str) -> CsvLayout:
+    """Find the separator and read and check the header row (the first row that is not blank)."""
+    with open(path, "rb") as file:
+        head = file.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise DataError(
+            f"{where} is empty; it needs a header row naming the columns, then one row per sample"
+        )
+    # Cut at the last whole line, unless the file is shorter than what was read.
+    if len(head) == _SNIFF_BYTES and b"\n" in head:
+        head = head[: head.rindex(b"\n") + 1]
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{where} is not UTF-8 text; save it as CSV (UTF-8) and try again") from None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    separator = _guess_separator(lines)
+    rows = [(number, row) for number, row in _numbered_rows(lines, separator) if not _is_blank(row)]
+    header_line, header = rows[0]
+    _check_header(header, where, separator)
+    return CsvLayout(separator, header, header_line, [row for _, row in rows[1:101]])
+
+
+def _guess_separator(lines: list[str]) -> str:
+    """The separator that splits the header row into the most columns, rows below agreeing; ',' if none does."""
+    best, best_columns = ",", 1
+    for separator in SEPARATORS:
+        rows = [row for _, row in _numbered_rows(lines[:50], separator) if not _is_blank(row)]
+        columns = len(rows[0]) if rows else 0
+        agrees = len(rows) < 2 or len(rows[1]) == columns
+        if columns > best_columns and agrees:
+            best, best_columns = separator, columns
+    return best
+
+
+def _numbered_rows(lines, separator: str):
+    """(line number, stripped cells) for each row of a list of lines (quoted newlines are not expected here)."""
+    for number, row in enumerate(csv.reader(lines, delimiter=separator), start=1):
+        yield number, [cell.strip() for cell in row]
+
+
+def _is_blank(row: list[str]) -> bool:
+    """An empty line, or one holding only separators and spaces (spreadsheets export empty rows as ',,,')."""
+    return all(cell == "" for cell in row)
+
+
+def _check_header(header: list[str], where: str, separator: str) -> None:
+    if all(_parse_float(name) is not None for name in header):
+        raise DataError(
+            f"{where} starts with a row of numbers; add a header row naming the columns "
+            "(for example x1,x2,label) as its first line"
+        )
+    if len(header) < 2:
+        hint = "; columns must be separated by commas, semicolons or tabs"
+        if " " in header[0].strip():
+            hint = " (its header looks separated by spaces)" + hint
+        raise DataError(
+            f"{where} has a single column{hint}; it needs at least one feature column and a label column"
+        )
+    if any(name == "" for name in header):
+        raise DataError(
+            f"{where} has a column with an empty name in its header row; give every column a name"
+        )
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise DataError(
+            f"{where} has more than one column named {', '.join(map(repr, duplicates))}; rename them "
+            "(columns are matched by name, for prediction too)"
+        )
+
+
+def _target_index(header: list[str], target: str | None, where: str) -> int:
+    if target is None:
+        return len(header) - 1
+    if target not in header:
+        raise DataError(f"{where} has no column named '{target}'; columns are: {', '.join(header)}")
+    return header.index(target)
+
+
+# -- the fast path: np.loadtxt and whole-array checks ----------------------------------------------------------
+
+
+def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int, task: str) -> Table | None:
+    """Read a well-formed file with NumPy's C reader; None when the file needs the careful path.
+
+    Numeric labels (and regression targets): one pass reads every column as float64, and the features are a
+    view of it. Word labels: one pass reads rows of (features float64, label text), the features again a view
+    when the label is the first or last column.
+    """
+    header = layout.header
+    feature_names = [name for i, name in enumerate(header) if i != target_index]
+    samples = [row[target_index] for row in layout.sample_rows if len(row) == len(header)]
+    numeric = all(_parse_float(cell) is not None for cell in samples)
+    if (task == "regression" and not numeric) or not layout.sample_rows:
+        return None  # the careful path names the cell that is not a number, or says there are no rows
+    options = dict(
+        delimiter=layout.separator, skiprows=layout.header_line, quotechar='"', comments=None, ndmin=2,
+        encoding="utf-8-sig",
+    )
+    try:
+        with warnings.catch_warnings(), watching_reads(path, f"reading {path.name}", 0.0, READ_SHARE):
+            warnings.simplefilter("error")  # loadtxt's "input contained no data" and the like: the careful path
+            if numeric:
+                table = np.loadtxt(path, dtype=np.float64, **options)
+                if table.shape[1] != len(header):
+                    return None
+                x, labels = _drop_column(table, target_index), table[:, target_index].copy()
+            else:
+                x, labels = _read_with_word_labels(path, options, len(header), target_index, samples)
+    except (ValueError, IndexError, UnicodeDecodeError, Warning):
+        return None
+    if labels is None or len(x) == 0 or not _all_finite(x):
+        return None
+    if task == "regression":
+        if not np.all(np.isfinite(labels)):
+            return None
+        return Table(x, labels.reshape(-1, 1), feature_names, [header[target_index]])
+    if numeric:
+        if not np.all(np.isfinite(labels)) or not np.all(labels == np.floor(labels)):
+            return None  # NaN, or a label like 2.5: the careful path says which
+        y, classes = encode_whole_numbers(labels)
+        return Table(x, y, feature_names, [str(int(value)) for value in classes])
+    y, words = _encode_words(labels)
+    # Cells are compared without their surrounding spaces ("a, cat" and "a,cat" both say cat).
+    stripped = [str(word).strip() for word in words]
+    names = sorted(set(stripped))
+    if any(name.lower() in MISSING_MARKERS for name in names) or all(_parse_float(n) is not None for n in names):
+        return None  # a missing label, or every label a number after all: the careful path
+    if names != stripped:
+        y = np.array([names.index(word) for word in stripped], dtype=np.int64)[y]
+    return Table(x, y, feature_names, names)
+
+
+def encode_whole_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class index int64 of each value, the sorted distinct values) for labels that are whole numbers.
+
+    Small non-negative labels (the usual 0..k-1) are counted with `np.bincount`, no sort; others use np.unique.
+    """
+    if len(values) and values.min() >= 0 and values.max() < 1 << 16:
+        present = np.flatnonzero(np.bincount(values.astype(np.int64)))
+        rank = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+        rank[present] = np.arange(len(present))
+        return rank[values.astype(np.int64)], present.astype(values.dtype)
+    classes, indices = np.unique(values, return_inverse=True)
+    return indices.astype(np.int64).reshape(-1), classes
+
+
+def _read_with_word_labels(path: Path, options: dict, n_columns: int, target_index: int, samples: list[str]):
+    """(features float64, labels as fixed-width text) from one pass, or (x, None) when a label might not fit.
+
+    One structured row type holds both: the feature columns before the label, the label, the columns after
+    it. The width of the label field is guessed from the first rows, generously; a label that fills it may
+    have been cut short, and then the careful path reads the file instead.
+    """
+    width = max(8, 2 * max(map(len, samples), default=0))
+    fields = [("before", np.float64, (target_index,)), ("label", f"U{width}"),
+              ("after", np.float64, (n_columns - target_index - 1,))]
+    row_type = np.dtype([field for field in fields if field[2:] != ((0,),)])
+    rows = np.loadtxt(path, dtype=row_type, **{**options, "ndmin": 1})
+    labels = rows["label"]
+    if np.any(np.char.str_len(labels) >= width):
+        return rows, None
+    if target_index == n_columns - 1:
+        x = rows["before"]  # views into the rows: no copy
+    elif target_index == 0:
+        x = rows["after"]
+    else:
+        x = np.concatenate([rows["before"], rows["after"]], axis=1)
+    return x, labels
+
+
+def _encode_words(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class index of each label, the sorted distinct labels), with one comparison pass per class.
+
+    Faster than `np.unique` (which sorts every label) when there are few classes, as there usually are.
+    """
+    y = np.full(len(labels), -1, dtype=np.int64)
+    found = []
+    while len(found) < 64:
+        first_unassigned = int(np.argmin(y))  # every assigned index is >= 0
+        if y[first_unassigned] >= 0:
+            break
+        word = labels[first_unassigned]
+        y[labels == word] = len(found)
+        found.append(word)
+    else:
+        classes, y = np.unique(labels, return_inverse=True)
+        return y.astype(np.int64), classes
+    order = np.argsort(np.array(found))
+    rank = np.empty(len(found), dtype=np.int64)
+    rank[order] = np.arange(len(found))
+    return rank[y], np.array(found)[order]
+
+
+def _drop_column(table: np.ndarray, index: int) -> np.ndarray:
+    """Every column but one: a view when it is the first or the last (no copy), else a copy."""
+    if index == table.shape[1] - 1:
+        return table[:, :-1]
+    if index == 0:
+        return table[:, 1:]
+    return np.delete(table, index, axis=1)
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    """True when x holds no NaN or infinity: one sum per column (NaN and infinity survive a sum), and only if
+    a sum is not finite (which huge finite values can also cause) the exact test, a block of rows at a time."""
+    if x.size == 0:
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.all(np.isfinite(x.sum(axis=0))):
+            return True
+    return _first_non_finite_row(x) is None
+
+
+def _first_non_finite_row(x: np.ndarray) -> int | None:
+    for start in range(0, len(x), 1 << 15):
+        bad = np.flatnonzero(~np.all(np.isfinite(x[start:start + (1 << 15)]), axis=1))
+        if len(bad):
+            return start + int(bad[0])
+    return None
+
+
+# -- the careful path: the csv module, row by row ---------------------------------------------------------------
+
+
+def read_csv_careful(path: Path, layout: CsvLayout, target_index: int, task: str, where: str) -> Table:
+    """Read a CSV file row by row with Python's csv module, naming the first problem by line and column.
+
+    This is the reference reader: slow (a Python loop over every cell) but exact, used when the fast path
+    declines a file. Memory stays near the size of the result: features go straight into a preallocated array.
+    """
+    header = layout.header
+    n_columns = len(header)
+    feature_indices = [i for i in range(n_columns) if i != target_index]
+    x = np.empty((_count_lines(path), len(feature_indices)), dtype=np.float64)
+    labels: list = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file, delimiter=layout.separator)
+            for row in reader:
+                if reader.line_num <= layout.header_line:
+                    continue
+                if len(labels) % 65536 == 0:
+                    report(f"reading {path.name} (row by row)", READ_SHARE * reader.line_num / len(x))
+                cells = [cell.strip() for cell in row]
+                if _is_blank(cells):
+                    continue
+                line = reader.line_num
+                _check_row(cells, header, line, where)
+                for f, i in enumerate(feature_indices):
+                    x[len(labels), f] = _csv_number(cells[i], f"{where}, line {line}, feature column '{header[i]}'")
+                label = cells[target_index]
+                if task == "regression":
+                    label = _csv_number(label, f"{where}, line {line}, target column '{header[target_index]}'")
+                labels.append(label)
+                if len(labels) == len(x):  # more rows than the line count said (lone CR line ends): grow
+                    x = np.concatenate([x, np.empty_like(x)])
+    except UnicodeDecodeError:
+        raise DataError(f"{where} is not UTF-8 text; save it as CSV (UTF-8) and try again") from None
+    except csv.Error as error:
+        raise DataError(f"{where} could not be read as CSV ({error}); check its quoting") from None
+    if not labels:
+        raise DataError(f"{where} has a header row but no data rows below it")
+    x = x[: len(labels)]
+    feature_names = [header[i] for i in feature_indices]
+    target = header[target_index]
+    if task == "regression":
+        return Table(x, np.array(labels, dtype=np.float64).reshape(-1, 1), feature_names, [target])
+    y, class_names = encode_labels(labels, f"{where}, column '{target}'")
+    return Table(x, y, feature_names, class_names)
+
+
+def _check_row(cells: list[str], header: list[str], line: int, where: str) -> None:
+    if len(cells) != len(header):
+        raise DataError(
+            f"{where}, line {line}, has {len(cells)} values but the header has {len(header)} columns; "
+            "every row needs one value per column"
+        )
+    for name, cell in zip(header, cells):
+        if cell.lower() in MISSING_MARKERS:
+            shown = f"'{cell}'" if cell else "empty"
+            raise DataError(
+                f"{where}, line {line}, column '{name}' has a missing value ({shown}); "
+                "fill it in or delete the row"
+            )
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file (at least its number of rows), counted in blocks of bytes."""
+    count = 0
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            count += block.count(b"\n")
+    return count + 1
+
+
+def _csv_number(cell: str, where: str) -> float:
+    value = _parse_float(cell)
+    if value is None:
+        hint = ""
+        if "," in cell and _parse_float(cell.replace(",", ".")) is not None:
+            hint = "; it looks like a decimal comma: save the file with '.' as the decimal mark"
+        raise DataError(
+            f"{where} has '{cell}', which is not a number; this column must hold numbers only{hint}"
+        )
+    if not math.isfinite(value):
+        raise DataError(f"{where} has '{cell}'; only finite numbers are allowed")
+    return value
+
+
+def _parse_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def encode_labels(labels: list, where: str) -> tuple[np.ndarray, list[str]]:
+    """Turn labels (words or numbers) into class indices 0..k-1 and the sorted list of class names.
+
+    Numbers sort by value (so 10 comes after 9) and must be whole: 2.5 is not a class, it is a measurement.
+    """
+    numbers = [_parse_float(label) if isinstance(label, str) else float(label) for label in labels]
+    if all(number is not None for number in numbers):
+        if not all(math.isfinite(number) and number.is_integer() for number in numbers):
+            example = next(n for n in numbers if not (math.isfinite(n) and n.is_integer()))
+            raise DataError(
+                f"{where} has the label {example}, which is not a whole number; class labels must be "
+                "words or whole numbers; to predict a quantity instead, use task='regression'"
+            )
+        keys = [int(number) for number in numbers]
+    else:
+        keys = [str(label) for label in labels]
+    classes = sorted(set(keys))
+    index_of = {key: i for i, key in enumerate(classes)}
+    y = np.array([index_of[key] for key in keys], dtype=np.int64)
+    return y, [str(key) for key in classes]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# NPZ
+# ---------------------------------------------------------------------------------------------------------
+
+
+def read_npz(path: str | Path, *, task: str) -> Table:
+    """The work of `load_npz`; x keeps the archive's dtype (no copy), flattened to (n, features)."""
+    check_task(task)
+    where = f"NPZ file '{path}'"
+    x, y = _npz_arrays(existing_file(path), where)
+    if x.ndim < 2:
+        raise DataError(
+            f"{where}: x must have a row per sample, shape (samples, features), but has shape {x.shape}; "
+            "if each sample is one number, save x.reshape(-1, 1)"
+        )
+    if len(x) == 0:
+        raise DataError(f"{where}: x has no samples")
+    if y.ndim == 0 or len(y) != len(x):
+        raise DataError(
+            f"{where}: x has {len(x)} samples but y has shape {y.shape}; they need one label per sample"
+        )
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{where}: x must hold numbers, but its dtype is {x.dtype}")
+    image_shape = tuple(x.shape[1:]) if x.ndim == 3 else None
+    x = x.reshape(len(x), -1)
+    if x.shape[1] == 0:
+        raise DataError(
+            f"{where}: x has no feature columns (shape {x.shape}); each sample needs at least one number"
+        )
+    if x.dtype.kind == "b":
+        x = x.view(np.uint8)
+    if not _all_finite(x):
+        raise DataError(
+            f"{where}: x has NaN or infinite values (first in sample {_first_non_finite_row(x)}); remove or fill them"
+        )
+    feature_names = [f"x{i}" for i in range(x.shape[1])]
+
+    if task == "regression":
+        if y.dtype.kind not in "biuf" or y.ndim > 2:
+            raise DataError(f"{where}: regression targets y must be numbers of shape (n,) or (n, targets)")
+        y = y.reshape(len(y), -1).astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            raise DataError(f"{where}: y has NaN or infinite values; remove or fill them")
+        target_names = ["y"] if y.shape[1] == 1 else [f"y{i}" for i in range(y.shape[1])]
+        return Table(x, y, feature_names, target_names, image_shape)
+
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise DataError(
+            f"{where}: class labels y must have shape (n,) or (n, 1), got {y.shape}; "
+            "if y is one-hot, save y.argmax(axis=1)"
+        )
+    y = y.reshape(-1)
+    if y.dtype.kind in "biuf":  # numbers: whole-array checks, no Python loop
+        values = y.astype(np.float64)
+        if np.all(np.isfinite(values)) and np.all(values == np.floor(values)):
+            indices, classes = encode_whole_numbers(values)
+            return Table(x, indices, feature_names, [str(int(c)) for c in classes], image_shape)
+    labels = [label.decode() if isinstance(label, bytes) else label for label in y.tolist()]
+    y, class_names = encode_labels(labels, f"{where}, array y")
+    return Table(x, y, feature_names, class_names, image_shape)
+
+
+def _mapped_member(path: Path, archive, name: str) -> np.ndarray:
+    """Array `name` of an .npz archive, memory-mapped when it is stored uncompressed (as np.savez does).
+
+    The features are then read from the file as they are used, a block at a time, never copied whole into
+    memory. A compressed member (np.savez_compressed), an unusual header or an empty array is loaded instead.
+    """
+    info = archive.zip.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return archive[name]
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        local_header = file.read(30)
+        if local_header[:4] != b"PK\x03\x04":
+            return archive[name]
+        name_length, extra_length = struct.unpack("<HH", local_header[26:30])
+        file.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(file)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
+        else:
+            return archive[name]
+        offset = file.tell()
+    if dtype.hasobject or math.prod(shape) == 0:
+        return archive[name]  # np.load refuses objects (allow_pickle=False) and says so
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran_order else "C")
+
+
+def _npz_arrays(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise DataError(
+            f"{where} is not a valid .npz archive; make one with np.savez(path, x=features, y=labels)"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in ("x", "y") if key not in archive.files]
+            if missing:
+                held = archive.files[:5] + ([f"{len(archive.files) - 5} more"] if len(archive.files) > 5 else [])
+                raise DataError(
+                    f"{where} has no array named {' or '.join(map(repr, missing))} (it holds: "
+                    f"{', '.join(held) or 'nothing'}); "
+                    "save it with np.savez(path, x=features, y=labels)"
+                )
+            return _mapped_member(path, archive, "x"), archive["y"]
+    except DataError:
+        raise
+    except ValueError as error:
+        # allow_pickle=False refuses arrays of Python objects, which could run code when loaded.
+        raise DataError(
+            f"{where} holds an array numpy cannot load safely ({error}); save plain numbers"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{where} is damaged ({error}); save it again with np.savez") from None

@@ -1,0 +1,332 @@
+"""Your own files, the odd ones included: every kind gets data that trains or one clear sentence, never a
+raw NumPy warning, never a column silently turned into zeros. And the fast reader agrees with the careful one."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nntui.train import datafiles
+from nntui.train.data import DataError, load_csv, load_dataset, load_npz
+from nntui.train.datafiles import read_csv_careful, sniff_csv
+
+
+@pytest.fixture(autouse=True)
+def numpy_warnings_are_errors():
+    """A raw RuntimeWarning ("overflow encountered in ...") reaching the user is a defect: make it fail."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode())
+    return path
+
+
+def careful(path: Path, target: str | None = None, task: str = "classification"):
+    """The reference reader (csv module, row by row) on the same file."""
+    layout = sniff_csv(path, "test")
+    index = len(layout.header) - 1 if target is None else layout.header.index(target)
+    return read_csv_careful(path, layout, index, task, "test")
+
+
+def rows(n: int, seed: int = 0) -> str:
+    rng = np.random.default_rng(seed)
+    return "".join(f"{a:.6g},{b:.6g},{['cat', 'dog'][i % 2]}\n" for i, (a, b) in enumerate(rng.normal(size=(n, 2))))
+
+
+# --- zero feature columns ---------------------------------------------------------------------------------
+
+
+def test_npz_with_zero_feature_columns_is_refused_in_one_line(tmp_path):
+    np.savez(tmp_path / "empty.npz", x=np.zeros((10, 0)), y=np.arange(10) % 2)
+    with pytest.raises(DataError, match=r"x has no feature columns \(shape \(10, 0\)\)") as caught:
+        load_dataset(str(tmp_path / "empty.npz"))
+    assert "\n" not in str(caught.value)
+
+
+def test_csv_with_only_a_label_column_is_refused_in_one_line(tmp_path):
+    with pytest.raises(DataError, match="has a single column; columns must be separated by"):
+        load_csv(write(tmp_path, "label\ncat\ndog\n"))
+
+
+# --- huge values ------------------------------------------------------------------------------------------
+
+
+def test_features_near_1e300_are_standardised_not_zeroed(tmp_path):
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=200) * 1e300
+    np.savez(tmp_path / "huge.npz", x=np.column_stack([big, rng.normal(size=200)]), y=np.arange(200) % 2)
+    data = load_dataset(str(tmp_path / "huge.npz"))
+    column = np.concatenate([data.x_train[:, 0], data.x_val[:, 0]]).astype(np.float64)
+    assert np.all(np.isfinite(column)) and np.count_nonzero(column) == 200
+    assert data.x_train[:, 0].astype(np.float64).std() == pytest.approx(1.0, rel=1e-5)
+    assert data.feature_std[0] == pytest.approx((big / 1e300).std() * 1e300, rel=0.3)  # of order 1e300, measured on 160 rows
+    # Mapped back with the stored statistics, the training values are the raw ones.
+    back = data.x_train[:, 0].astype(np.float64) * data.feature_std[0] + data.feature_mean[0]
+    assert np.all(np.isin(np.round(back / 1e295), np.round(big / 1e295)))
+
+
+def test_features_near_1e300_in_a_csv_file_train_on_standardised_values(tmp_path):
+    lines = "".join(f"{float(v) * 1e300!r},{i % 2}\n" for i, v in enumerate(np.random.default_rng(1).normal(size=100)))
+    path = write(tmp_path, "size,label\n" + lines)
+    data = load_dataset(str(path))
+    assert data.x_train.astype(np.float64).std() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_values_spanning_the_whole_float64_range_are_standardised(tmp_path):
+    x = np.array([[-1.7e308], [1.7e308], [0.0], [1e307], [-1e307], [5e307]] * 5)
+    np.savez(tmp_path / "span.npz", x=x, y=np.arange(30) % 2)
+    data = load_dataset(str(tmp_path / "span.npz"))
+    assert np.all(np.isfinite(data.x_train)) and np.all(np.isfinite(data.x_val))
+    assert np.abs(data.x_train).max() < 3
+
+
+def test_huge_values_without_standardisation_are_refused_naming_the_column(tmp_path):
+    np.savez(tmp_path / "huge.npz", x=np.column_stack([np.ones(20), np.arange(20) * 1e300]), y=np.arange(20) % 2)
+    with pytest.raises(DataError, match=r"column 'x1' has values beyond float32's range"):
+        load_dataset(str(tmp_path / "huge.npz"), standardize=False)
+
+
+def test_a_number_beyond_float64_in_a_csv_is_refused_naming_line_and_column(tmp_path):
+    path = write(tmp_path, "a,b,label\n1,2,x\n3,1e400,y\n")
+    with pytest.raises(DataError, match=r"line 3, feature column 'b' has '1e400'; only finite numbers"):
+        load_csv(path)
+
+
+def test_a_huge_regression_target_loads_with_finite_values(tmp_path):
+    lines = "".join(f"{i},{(i % 7) * 1e30!r}\n" for i in range(50))
+    data = load_dataset(str(write(tmp_path, "x,price\n" + lines)), task="regression")
+    assert np.all(np.isfinite(data.y_train))
+
+
+# --- separators -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_semicolon_and_tab_separated_files_are_read(tmp_path, separator):
+    text = "length,width,species\n1.5,2,setosa\n3,4.5,virginica\n5,6,setosa\n".replace(",", separator)
+    x, y, feature_names, class_names = load_csv(write(tmp_path, text))
+    assert feature_names == ["length", "width"] and class_names == ["setosa", "virginica"]
+    np.testing.assert_array_equal(x, [[1.5, 2], [3, 4.5], [5, 6]])
+    np.testing.assert_array_equal(y, [0, 1, 0])
+
+
+def test_semicolon_file_with_decimal_commas_is_refused_with_the_reason(tmp_path):
+    path = write(tmp_path, "a;b;label\n1,5;2;x\n3;4;y\n")
+    with pytest.raises(DataError, match=r"line 2, feature column 'a' has '1,5'.*looks like a decimal comma"):
+        load_csv(path)
+
+
+def test_space_separated_file_is_refused_naming_the_separator(tmp_path):
+    with pytest.raises(DataError, match=r"single column \(its header looks separated by spaces\)"):
+        load_csv(write(tmp_path, "a b label\n1 2 x\n"))
+
+
+# --- encodings, line ends, quoting, blank lines -----------------------------------------------------------
+
+
+def test_byte_order_mark_and_crlf_line_ends(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffa,b,label\r\n1,2,x\r\n3,4,y\r\n\r\n".encode())
+    x, y, feature_names, class_names = load_csv(path)
+    assert feature_names == ["a", "b"] and class_names == ["x", "y"]
+    np.testing.assert_array_equal(x, [[1, 2], [3, 4]])
+
+
+def test_quoted_fields_numbers_and_labels_with_separators_inside(tmp_path):
+    path = write(tmp_path, '"a","b","species"\n"1.5","2","Iris, setosa"\n"3",4,"Iris, virginica"\n5,6,plain\n')
+    x, y, feature_names, class_names = load_csv(path)
+    assert feature_names == ["a", "b"]
+    assert class_names == ["Iris, setosa", "Iris, virginica", "plain"]
+    np.testing.assert_array_equal(x, [[1.5, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(y, [0, 1, 2])
+
+
+@pytest.mark.parametrize("tail", ["\n\n\n", "\r\n\r\n", ",,\n,,\n", "   \n", " \t \n"])
+def test_blank_trailing_lines_are_skipped(tmp_path, tail):
+    path = write(tmp_path, "a,b,label\n1,2,x\n3,4,y\n" + tail)
+    x, y, _, class_names = load_csv(path)
+    assert len(x) == 2 and class_names == ["x", "y"]
+
+
+def test_spaces_around_cells_do_not_make_new_classes(tmp_path):
+    path = write(tmp_path, "a, b, label\n1, 2, cat\n3, 4, dog\n5, 6,cat\n")
+    x, y, feature_names, class_names = load_csv(path)
+    assert feature_names == ["a", "b"] and class_names == ["cat", "dog"]
+    np.testing.assert_array_equal(y, [0, 1, 0])
+
+
+def test_duplicate_column_names_are_refused_naming_them(tmp_path):
+    with pytest.raises(DataError, match=r"more than one column named 'a'; rename them"):
+        load_csv(write(tmp_path, "a,b,a,label\n1,2,3,x\n"))
+
+
+# --- columns a network cannot learn from: warnings, not refusals ------------------------------------------
+
+
+def test_constant_column_is_a_warning_naming_it(tmp_path):
+    path = write(tmp_path, "a,flat,label\n" + "".join(f"{i % 5},7,{i % 2}\n" for i in range(40)))
+    data = load_dataset(str(path))
+    assert len(data.warnings) == 1
+    assert "column 'flat' has the same value (7) in every training row" in data.warnings[0]
+    assert data.warnings[0].startswith("dataset 'data.csv': ")
+    assert np.all(data.x_train[:, 1] == 0) and data.feature_std[1] == 1.0
+
+
+@pytest.mark.parametrize("name, values", [("id", lambda n: np.arange(n) + 1000),
+                                          ("row", lambda n: np.random.default_rng(0).permutation(n)),
+                                          ("serial", lambda n: np.arange(n))])
+def test_id_like_column_is_a_warning_naming_it(tmp_path, name, values):
+    n = 50
+    rng = np.random.default_rng(3)
+    text = f"{name},size,label\n" + "".join(
+        f"{v},{s:.4f},{i % 2}\n" for i, (v, s) in enumerate(zip(values(n), rng.normal(size=n))))
+    data = load_dataset(str(write(tmp_path, text)))
+    assert any(f"column '{name}' looks like a row number or ID" in line for line in data.warnings), data.warnings
+    assert not any("'size'" in line for line in data.warnings)
+
+
+def test_an_ordinary_integer_feature_is_not_called_an_id(tmp_path):
+    rng = np.random.default_rng(0)
+    text = "age,label\n" + "".join(f"{a},{i % 2}\n" for i, a in enumerate(rng.integers(18, 90, 200)))
+    assert load_dataset(str(write(tmp_path, text))).warnings == []
+
+
+def test_builtin_datasets_carry_no_warnings():
+    assert load_dataset("digits").warnings == []  # its blank corner pixels are known and harmless
+
+
+# --- the fast reader and the careful reader agree ----------------------------------------------------------
+
+AGREEING_FILES = {
+    "words": "a,b,label\n" + rows(30),
+    "numbers as labels": "a,b,label\n" + "".join(f"{i},{i * 2.5},{(i * 7) % 11}\n" for i in range(30)),
+    "target first": "label,a,b\n" + "".join(f"{['x', 'y'][i % 2]},{i},{-i}\n" for i in range(12)),
+    "target in the middle": "a,label,b\n" + "".join(f"{i},{['x', 'y'][i % 2]},{-i}\n" for i in range(12)),
+    "semicolons": "a;b;label\n1;2;x\n3;4;y\n5;6;x\n",
+    "blank lines": "\n\na,b,label\n1,2,x\n\n3,4,y\n\n",
+    "quoted": '"a","b","label"\n"1","2","x, y"\n3,4,z\n',
+    "scientific": "a,b,label\n1e-300,-2.5E+10,x\n+3,.5,y\n",
+}
+
+
+@pytest.mark.parametrize("name", AGREEING_FILES)
+def test_fast_and_careful_readers_give_the_same_table(tmp_path, name):
+    path = write(tmp_path, AGREEING_FILES[name])
+    target = "label"
+    fast = datafiles.read_csv(path, target=target, task="classification")
+    reference = careful(path, target=target)
+    np.testing.assert_array_equal(fast.x, reference.x)
+    np.testing.assert_array_equal(fast.y, reference.y)
+    assert fast.feature_names == reference.feature_names and fast.output_names == reference.output_names
+
+
+def test_fast_and_careful_readers_agree_on_regression_targets(tmp_path):
+    path = write(tmp_path, "a,b,price\n" + "".join(f"{i},{i % 3},{i * 1.25e5}\n" for i in range(25)))
+    fast = datafiles.read_csv(path, target=None, task="regression")
+    reference = careful(path, task="regression")
+    np.testing.assert_array_equal(fast.x, reference.x)
+    np.testing.assert_array_equal(fast.y, reference.y)
+
+
+def test_a_well_formed_file_never_takes_the_slow_path(tmp_path, monkeypatch):
+    def refuse(*args):
+        raise AssertionError("the careful (row by row) reader ran on a well-formed file")
+
+    monkeypatch.setattr(datafiles, "read_csv_careful", refuse)
+    for text in AGREEING_FILES.values():
+        datafiles.read_csv(write(tmp_path, text), target="label", task="classification")
+
+
+def test_labels_longer_than_the_first_rows_suggest_are_not_cut_short(tmp_path):
+    long_label = "a-very-long-class-name-that-appears-only-late-in-the-file"
+    text = "a,label\n" + "".join(f"{i},x\n" for i in range(150)) + f"151,{long_label}\n152,{long_label}\n"
+    _, y, _, class_names = load_csv(write(tmp_path, text))
+    assert class_names == [long_label, "x"]
+    assert y.tolist().count(0) == 2
+
+
+def test_a_word_label_after_many_numeric_ones_makes_every_label_a_word(tmp_path):
+    text = "a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(150)) + "150,other\n"
+    _, y, _, class_names = load_csv(write(tmp_path, text))
+    assert class_names == ["0", "1", "2", "other"]
+
+
+def test_a_bad_cell_deep_in_a_file_is_named_by_its_line(tmp_path):
+    text = "a,b,label\n" + rows(500) + "1,oops,cat\n"
+    with pytest.raises(DataError, match=r"line 502, feature column 'b' has 'oops', which is not a number"):
+        load_csv(write(tmp_path, text))
+
+
+def test_a_row_with_an_extra_value_deep_in_a_word_label_file_is_refused(tmp_path):
+    text = "a,b,label\n" + rows(300) + "1,2,cat,extra\n"
+    with pytest.raises(DataError, match=r"line 302, has 4 values but the header has 3 columns"):
+        load_csv(write(tmp_path, text))
+
+
+def test_a_missing_label_deep_in_a_file_is_refused(tmp_path):
+    text = "a,b,label\n" + rows(300) + "1,2,NA\n"
+    with pytest.raises(DataError, match=r"line 302, column 'label' has a missing value \('NA'\)"):
+        load_csv(write(tmp_path, text))
+
+
+def test_nan_feature_in_a_npz_file_names_the_sample(tmp_path):
+    x = np.zeros((100_000, 2))
+    x[77_777, 1] = np.nan
+    np.savez(tmp_path / "nan.npz", x=x, y=np.arange(100_000) % 2)
+    with pytest.raises(DataError, match=r"NaN or infinite values \(first in sample 77777\)"):
+        load_npz(tmp_path / "nan.npz")
+
+
+def test_npz_features_are_read_without_changing_them(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 3)).astype(np.float32)
+    np.savez(tmp_path / "f32.npz", x=x, y=np.arange(50) % 2)
+    np.savez_compressed(tmp_path / "zipped.npz", x=x, y=np.arange(50) % 2)
+    for name in ("f32.npz", "zipped.npz"):
+        loaded, _, _, _ = load_npz(tmp_path / name)
+        assert type(loaded) is np.ndarray and loaded.dtype == np.float64
+        np.testing.assert_array_equal(loaded, x.astype(np.float64))
+
+
+# --- what the command line shows -----------------------------------------------------------------------------
+
+
+def test_nntui_train_prints_each_data_warning_as_a_line_on_stderr(tmp_path, capsys):
+    from nntui.cli import main
+
+    path = write(tmp_path, "id,a,flat,label\n" + "".join(f"{i},{(i * 7) % 5},3,{i % 2}\n" for i in range(40)))
+    assert main(["train", "--dataset", str(path), "--epochs", "1", "--hidden", "4"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(lines) == 2
+    assert lines[0] == ("nntui train: warning: dataset 'data.csv': column 'flat' has the same value (3) in every "
+                        "training row; it carries no information (it is left at 0)")
+    assert lines[1].startswith("nntui train: warning: dataset 'data.csv': column 'id' looks like a row number")
+
+
+def test_nntui_train_refuses_an_unusable_file_with_exit_2_and_one_line(tmp_path, capsys):
+    from nntui.cli import main
+
+    np.savez(tmp_path / "empty.npz", x=np.zeros((10, 0)), y=np.arange(10) % 2)
+    assert main(["train", "--dataset", str(tmp_path / "empty.npz"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "x has no feature columns" in err and "Traceback" not in err
+
+
+def test_loading_progress_reports_stages_in_order_up_to_one(tmp_path):
+    from nntui.train.progress import loading_progress
+
+    path = write(tmp_path, "a,b,label\n" + rows(2000))
+    reports = []
+    with loading_progress(lambda stage, fraction: reports.append((stage, fraction))):
+        load_dataset(str(path))
+    fractions = [fraction for _, fraction in reports]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert reports[0][0] == "reading data.csv" and reports[-1][0] == "ready"
+    assert any(stage == "standardising" for stage, _ in reports)
+    load_dataset(str(path))  # outside the block nothing is reported
+    assert len(reports) == len(fractions)
