@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 from nntui.train.checkpoint import CheckpointError, save_checkpoint
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
+from nntui.train.insight.numbering import layer_numbers
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
 from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, SaveScreen
@@ -38,7 +39,7 @@ from nntui.tui.views.math import MathView
 from nntui.tui.views.weights import WeightsView
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import GradientTable
-from nntui.tui.widgets.hyperparams import HyperParamsForm
+from nntui.tui.widgets.hyperparams import HyperParamsForm, spoken_name
 from nntui.tui.widgets.status import StatusLine
 
 LR_FACTOR = 2.0
@@ -106,6 +107,7 @@ class NNTuiApp(App):
         self._charts_empty = True  # no chart has drawn data since the last (re)build
         self._shown_notes: dict[tuple, float] = {}  # notifications on screen: (message, title, severity) -> until
         self._next_chart_time = 0.0
+        self._proposal: tuple[RunConfig, Dataset | None, str] | None = None  # the change the open question asks about
         self._save_may_replace: tuple[str, bool] | None = None  # (name, whether the dialog saw a file there)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -137,9 +139,11 @@ class NNTuiApp(App):
                             yield MetricChart(id="accuracy-chart")
                     with Vertical(id="right-pane"):
                         yield GradientTable(id="side-gradients", compact=True)
-                with TabPane("2 Model", id="model"), Horizontal(id="model-row"):
-                    yield self._architecture_editor()
-                    yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
+                with TabPane("2 Model", id="model"):
+                    yield Static("", id="pending-change", markup=False)
+                    with Horizontal(id="model-row"):
+                        yield self._architecture_editor()
+                        yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
                 with TabPane("3 Grads", id="gradients"):
                     yield Static(
                         "How big is each layer's gradient, and how much does a step change its weights? "
@@ -267,8 +271,9 @@ class NNTuiApp(App):
                  Series("val", epoch_steps, [r.val_accuracy for r in epochs], kind="scatter")],
                 markers=markers, xlabel="step")
         if tab == "gradients" and turn in (None, 2):
-            grad_series = [Series(f"layer {name}", *series.arrays())
-                           for name, series in history.grad_norms.items()]
+            numbers = layer_numbers(self.session.model.layers)
+            grad_series = [Series(f"layer {numbers[int(index)]}", *series.arrays())
+                           for index, series in history.grad_norms.items()]
             self.query_one("#grad-chart", MetricChart).set_series(grad_series, xlabel="step", ylog=True)
         # The charts draw at the next repaint; space the next draw by what the last one cost.
         cost = max(chart.last_draw_seconds for chart in self.query(MetricChart))
@@ -287,6 +292,7 @@ class NNTuiApp(App):
             list(m.hidden), list(m.activations), self.config.resolved_loss(), data.n_features,
             s.output_width(), data.task, data.n_classes)
         self.query_one(HyperParamsForm).set_values(self.config)
+        self._show_pending()
         self._notified_divergence = False
         self._numbers_dirty = self._charts_dirty = True
         self._charts_empty = True
@@ -386,10 +392,13 @@ class NNTuiApp(App):
         self._refresh_charts(all_charts=True)
         self._refresh_view(force=True)
         tab = self.query_one(TabbedContent).active
-        if tab in VIEWS:  # the view's own keys (layer, page, step) work at once
+        if tab == "model":  # the editor's keys (a, x, ...) work at once
+            self.query_one(ArchitectureEditor).focus()
+        elif tab in VIEWS:  # the view's own keys (layer, page, step, scrolling) work at once
             view = self.query_one(f"#{tab}-view", InsightView)
-            if view.can_focus:
-                view.focus()
+            target = view if view.can_focus else next((w for w in view.query("*") if w.focusable), None)
+            if target is not None:
+                target.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_side_panes(event.size.width)
@@ -507,6 +516,10 @@ class NNTuiApp(App):
                     f"nntui --load {shlex.quote(str(path))}", title="run saved", timeout=8)
         return None
 
+    def action_help_quit(self) -> None:
+        """ctrl+c (Textual's copy key) does not quit: say which key does, as plain text (our notify shows no markup)."""
+        self.notify("Press q to quit (ctrl+q from inside a text field).", title="Do you want to quit?")
+
     async def action_quit(self) -> None:
         self.session.stop()
         self.exit()
@@ -529,10 +542,14 @@ class NNTuiApp(App):
             except ConfigError as error:
                 self.notify(str(error), severity="error")
         else:
-            self._propose({event.field: event.value}, event.field)
+            self._propose({event.field: event.value}, spoken_name(event.field))
 
     def _propose(self, overrides: dict, what: str) -> None:
-        """A change that needs new weights: apply it now if nothing was trained, else ask first."""
+        """A change that needs new weights: apply it now if nothing was trained, else ask first.
+
+        Only one question is open at a time: an edit made while it is open (keys typed ahead, say `a a`) joins
+        the pending change, and the answer applies (or keeps pending) everything edited so far.
+        """
         try:
             config = apply_overrides(self.config, overrides)
         except ConfigError as error:
@@ -549,15 +566,38 @@ class NNTuiApp(App):
             self._reset(config, dataset)
             return
         self.config = config
+        if self._proposal is not None:  # a question is open: it now covers this edit too
+            _config, earlier_dataset, earlier_what = self._proposal
+            if dataset is None and earlier_dataset is not None and earlier_dataset.name == config.data.dataset:
+                dataset = earlier_dataset
+            self._proposal = (config, dataset, earlier_what if earlier_what == what else "the settings")
+            return
+        self._proposal = (config, dataset, what)
 
         def answer(yes: bool | None) -> None:
+            proposed, proposed_dataset, said = self._proposal
+            self._proposal = None
             if yes:
-                self._reset(config, dataset)
+                self._reset(proposed, proposed_dataset)
             else:
-                self.notify(f"The change to {what} will apply at the next reset (r).")
+                self.notify(f"The change to {said} will apply at the next reset (r).")
+                self._show_pending()
 
         self.push_screen(ConfirmScreen(f"Changing {what} needs new weights. Reset the run now? "
-                                       "(n keeps training; the change applies at the next reset)"), answer)
+                                       "(n keeps training the current model; the change waits for the next "
+                                       "reset)"), answer)
+
+    def _show_pending(self) -> None:
+        """Say on the Model tab when what it shows is not what trains (a change answered "no", waiting for r)."""
+        s = self.session
+        live = {"optimizer.lr": s.lr, "training.epochs": s.config.training.epochs}  # these apply without a reset
+        pending = apply_overrides(self.config, live) != apply_overrides(s.config, live)
+        notice = self.query_one("#pending-change", Static)
+        notice.display = pending
+        if pending:
+            widths = " → ".join(map(str, [s.dataset.n_features, *s.config.model.hidden, s.output_width()]))
+            notice.update(f"Shown here, not applied yet: the run still trains its own model ({widths}, "
+                          f"{s.config.optimizer.name}). r resets and applies these settings.")
 
     # -- robustness --------------------------------------------------------------------------------------------
 
@@ -592,13 +632,13 @@ class NNTuiApp(App):
 
 
 def _compact_summary(session: TrainingSession) -> str:
-    """The model as short lines for the side pane: 'Linear 2->64  192' and 'relu'."""
+    """The model as short lines for the side pane: ' 1 2->64  192 p' and '   relu' (numbered as on every tab)."""
     lines = []
-    for index, layer in enumerate(session.model.layers):
+    for number, layer in zip(layer_numbers(session.model.layers), session.model.layers):
         if layer.params:
-            lines.append(f"{index:>2} {layer.in_features}->{layer.out_features}  {layer.n_params:,} p")
+            lines.append(f"{number:>2} {layer.in_features}->{layer.out_features}  {layer.n_params:,} p")
         else:
-            lines.append(f"{index:>2} {type(layer).__name__.lower()}")
+            lines.append(f"   {type(layer).__name__.lower()}")
     lines.append(f"total {session.model.n_params:,} parameters")
     return "\n".join(lines)
 

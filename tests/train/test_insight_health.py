@@ -51,7 +51,7 @@ def test_no_layers_give_no_findings():
 ])
 def test_update_ratio_out_of_range(ratio, severity, words):
     finding = only(diagnose((layer(update_ratio=ratio),)))
-    assert (finding.severity, finding.quantity, finding.layer) == (severity, health.UPDATE, "0 16->16 relu")
+    assert (finding.severity, finding.quantity, finding.layer) == (severity, health.UPDATE, "1 16->16 relu")
     assert words in finding.what
     key = "with -" if ratio > 1e-3 else "with +"  # too large: lower the rate; too small: raise it
     assert key in finding.hint
@@ -78,7 +78,7 @@ def test_the_thresholds_are_the_documented_ones():
 def test_first_layer_gradient_far_below_the_last_is_vanishing():
     layers = network(layer(grad=1e-5), layer(grad=1e-3), layer(grad=0.1, activation=None))
     finding = only(diagnose(layers))
-    assert (finding.severity, finding.quantity, finding.layer) == ("warning", health.GRADIENT, "0 16->16 relu")
+    assert (finding.severity, finding.quantity, finding.layer) == ("warning", health.GRADIENT, "1 16->16 relu")
     assert "vanishing" in finding.what
     assert "He initialisation" in finding.hint and "fewer layers" in finding.hint and "batch size" in finding.hint
 
@@ -95,7 +95,7 @@ def test_a_gradient_norm_above_1e3_is_exploding():
 
 def test_first_layer_gradient_far_above_the_last_is_exploding():
     finding = only(diagnose(network(layer(grad=50.0), layer(grad=1e-2, activation=None))))
-    assert (finding.severity, finding.layer) == ("alarm", "0 16->16 relu")
+    assert (finding.severity, finding.layer) == ("alarm", "1 16->16 relu")
     assert "exploding" in finding.what
 
 
@@ -167,7 +167,7 @@ def test_several_findings_come_layer_by_layer_gradient_flow_first():
     layers = network(layer(grad=1e-6, update_ratio=0.5), layer(grad=0.1, dead=0.95, activation="relu"),
                      layer(grad=0.1, update_ratio=1e-6, activation=None))
     assert [(f.layer.split()[0], f.quantity) for f in diagnose(layers)] == [
-        ("0", health.GRADIENT), ("0", health.UPDATE), ("2", health.DEAD), ("4", health.UPDATE)]
+        ("1", health.GRADIENT), ("1", health.UPDATE), ("2", health.DEAD), ("3", health.UPDATE)]  # counted from 1
 
 
 def test_findings_are_immutable():

@@ -42,8 +42,8 @@ def make_app(**overrides) -> NNTuiApp:
 
 @asynccontextmanager
 async def running(app: NNTuiApp, **options):
-    """`app.run_test` at 80x24, left the way a real exit leaves (see the note below)."""
-    async with app.run_test(size=SIZE, **options) as pilot:
+    """`app.run_test` at 80x24 (unless given a size), left the way a real exit leaves (see the note below)."""
+    async with app.run_test(**{"size": SIZE, **options}) as pilot:
         yield pilot
         # run_test's teardown calls App._shutdown while the app's message loop (and with it the 4 Hz / 2 Hz
         # refresh timers and the training worker) still runs, so a refresh can look for widgets already gone.

@@ -33,10 +33,11 @@ def findings(app: Host) -> str:
     return " ".join(str(app.query_one("#health-findings", Static).render()).split())
 
 
-def cells(row: str, stats: LayerStats) -> list[str]:
-    """The five number cells after the layer's name, with their ! marks."""
-    assert row.startswith(stats.name), (row, stats.name)
-    return row[len(stats.name):].split()
+def cells(row: str, position: int, stats: LayerStats) -> list[str]:
+    """The five number cells after the layer's label (numbered as every tab numbers it), with their ! marks."""
+    label = f"{position + 1} {stats.name.split(' ', 1)[1]}"
+    assert row.startswith(label), (row, label)
+    return row[len(label):].split()
 
 
 async def test_the_table_shows_the_snapshots_numbers():
@@ -47,8 +48,8 @@ async def test_the_table_shows_the_snapshots_numbers():
         rows = table_rows(app)
         assert rows[0].split() == ["layer", "|dW|", "|W|", "upd/W", "dead", "sat"]
         assert len(rows) == 1 + len(layers) == 4
-        for row, stats in zip(rows[1:], layers):
-            shown = [cell.rstrip("!") for cell in cells(row, stats)]
+        for position, (row, stats) in enumerate(zip(rows[1:], layers)):
+            shown = [cell.rstrip("!") for cell in cells(row, position, stats)]
             assert shown[:3] == [f"{stats.grad_norm_w:.1e}", f"{stats.weight_norm:.1e}",
                                  f"{stats.update_ratio:.1e}"]
             assert shown[3] == ("-" if stats.dead_fraction is None else f"{stats.dead_fraction:.0%}")
@@ -89,10 +90,10 @@ async def test_a_huge_learning_rate_raises_the_alarm_and_marks_the_numbers():
         layers = session.snapshot().layers
         assert all(stats.update_ratio > 0.1 for stats in layers)
         text = findings(app)
-        assert "ALARM layers 0, 2 and 4: updates are as large as the weights" in text
+        assert "ALARM layers 1, 2 and 3: updates are as large as the weights" in text
         assert "training is unstable" in text and "lower the learning rate with -" in text
-        for row, stats in zip(table_rows(app)[1:], layers):
-            assert cells(row, stats)[2] == f"{stats.update_ratio:.1e}!!"
+        for position, (row, stats) in enumerate(zip(table_rows(app)[1:], layers)):
+            assert cells(row, position, stats)[2] == f"{stats.update_ratio:.1e}!!"
 
 
 async def test_a_diverged_run_says_so_and_nothing_raises_on_nan():
@@ -107,7 +108,7 @@ async def test_a_diverged_run_says_so_and_nothing_raises_on_nan():
         await pilot.pause()
         assert findings(app).startswith("Diverged at step 4: the loss became nan.")
         assert "healthy" not in findings(app)
-        assert cells(table_rows(app)[1], broken[0])[0] == "-"
+        assert cells(table_rows(app)[1], 0, broken[0])[0] == "-"
 
 
 @pytest.mark.parametrize("size", [(60, 16), (120, 40)])

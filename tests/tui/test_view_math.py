@@ -14,6 +14,7 @@ import numpy as np
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Static
 
+from nntui.nn.layers import Linear
 from nntui.train.config import apply_overrides, default_config
 from nntui.train.insight.trace import format_number, format_vector, trace_sample
 from nntui.train.session import TrainingSession
@@ -107,6 +108,15 @@ async def test_next_and_previous_keys_walk_the_steps_and_the_indicator_follows()
         assert position(app) == (1, N_STEPS)
 
 
+def numbered(session, title: str) -> str:
+    """A trace title ("Layer 3 · ReLU", a position in model.layers) with the layer as people count them: the
+    number of Linear layers up to that position ("Layer 2 · ReLU" is the second Linear layer's activation)."""
+    def count(match: re.Match) -> str:
+        linear = sum(isinstance(layer, Linear) for layer in session.model.layers[:int(match[1]) + 1])
+        return f"Layer {linear} ·"
+    return re.sub(r"^Layer (\d+) ·", count, title)
+
+
 async def test_the_numbers_shown_are_the_traces():
     session = spiral_session()
     steps = trace_sample(session, 0)
@@ -115,7 +125,7 @@ async def test_the_numbers_shown_are_the_traces():
         await pilot.pause()
         for index, step in enumerate(steps):
             lines = body(app)
-            assert lines[0] == step.title
+            assert lines[0] == numbered(session, step.title)
             assert lines[1:1 + len(step.formula.splitlines())] == step.formula.splitlines()
             for name, array in step.arrays.items():
                 if array.ndim == 0:
@@ -209,7 +219,7 @@ async def test_a_reset_to_a_smaller_model_keeps_the_step_within_the_new_pass():
         await pilot.pause()
         assert position(app) == (8, 8)  # 3 layers forward, the loss, dL/dpred, 3 layers backward
         assert header(app)[0].endswith("weights after step 0")
-        assert body(app)[0] == "Layer 0 · Linear 2→4: gradients of W, b and the input"
+        assert body(app)[0] == "Layer 1 · Linear 2→4: gradients of W, b and the input"
 
 
 async def test_a_failing_trace_is_explained_instead_of_raising(monkeypatch):

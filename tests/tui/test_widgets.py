@@ -60,8 +60,8 @@ async def test_parameter_counts_of_a_2_16_3_network():
     app = EditorHost(hidden=[16], activations=["relu"])
     async with app.run_test(size=(80, 24)):
         assert rows(app) == [
-            ["0", "Linear", "2→16", "relu", "48"],  # 2*16 weights + 16 biases
-            ["out", "Linear", "16→3", "softmax_ce", "51"],  # 16*3 + 3
+            ["1", "Linear", "2→16", "relu", "48"],  # 2*16 weights + 16 biases; layers count from 1, as on every tab
+            ["2", "output", "16→3", "softmax_ce", "51"],  # 16*3 + 3
         ]
         assert total_line(app) == "total 99 parameters"
         assert app.changes == []
@@ -79,7 +79,7 @@ async def test_add_copies_the_selected_layer_after_it():
 async def test_add_to_a_linear_model_gives_16_relu_units():
     app = EditorHost(hidden=[], activations=[])
     async with app.run_test(size=(80, 24)) as pilot:
-        assert rows(app) == [["out", "Linear", "2→3", "softmax_ce", "9"]]
+        assert rows(app) == [["1", "output", "2→3", "softmax_ce", "9"]]
         await pilot.press("a")
         assert last_change(app) == ([16], ["relu"], "auto")
 
@@ -137,7 +137,7 @@ async def test_halving_a_width_of_1_is_refused():
     app = EditorHost(hidden=[1], activations=["relu"])
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("<")
-        assert app.query_one(ArchitectureEditor).problem == "cannot halve: layer 0 is 1 unit wide"
+        assert app.query_one(ArchitectureEditor).problem == "cannot halve: layer 1 is 1 unit wide"
         assert app.query_one(ArchitectureEditor).hidden == [1]
         assert app.changes == []
 
@@ -176,10 +176,10 @@ async def test_o_switches_between_softmax_ce_and_bce_for_two_classes():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("o")
         assert last_change(app) == ([4], ["relu"], "bce")
-        assert rows(app)[-1] == ["out", "Linear", "4→1", "bce", "5"]  # one logit: 4 weights + 1 bias
+        assert rows(app)[-1] == ["2", "output", "4→1", "bce", "5"]  # one logit: 4 weights + 1 bias
         await pilot.press("o")
         assert last_change(app) == ([4], ["relu"], "softmax_ce")
-        assert rows(app)[-1] == ["out", "Linear", "4→2", "softmax_ce", "10"]
+        assert rows(app)[-1] == ["2", "output", "4→2", "softmax_ce", "10"]
 
 
 async def test_bce_is_refused_with_three_classes():
@@ -194,7 +194,7 @@ async def test_bce_is_refused_with_three_classes():
 async def test_regression_keeps_mse():
     app = EditorHost(hidden=[4], activations=["relu"], task="regression", n_outputs=2, n_classes=0)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert rows(app)[-1] == ["out", "Linear", "4→2", "mse", "10"]
+        assert rows(app)[-1] == ["2", "output", "4→2", "mse", "10"]
         await pilot.press("o")
         assert "mse" in app.query_one(ArchitectureEditor).problem
         assert app.changes == []

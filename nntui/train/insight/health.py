@@ -23,9 +23,10 @@ a Tanh layer) are skipped: the health check never raises an alarm about a number
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
+from nntui.train.insight.numbering import stats_label
 from nntui.train.session import LayerStats
 
 Severity = Literal["warning", "alarm"]
@@ -61,7 +62,7 @@ _RAISE_LR = "raise the learning rate with + (each press doubles it)"
 class Finding:
     """One thing that looks wrong in one layer, said for a learner, with what to try."""
 
-    layer: str  # the LayerStats name, e.g. "0 2->64 relu"
+    layer: str  # the layer as every tab labels it, e.g. "1 2->64 relu"
     severity: Severity
     what: str  # what is happening, in plain words
     hint: str  # what to try, naming the app's key where there is one
@@ -73,11 +74,15 @@ def _known(value: float | None) -> bool:
 
 
 def diagnose(layers: tuple[LayerStats, ...]) -> list[Finding]:
-    """Every finding for these layers, layer by layer (input side first), gradient-flow findings first."""
+    """Every finding for these layers, layer by layer (input side first), gradient-flow findings first.
+
+    Each finding names its layer as every tab does (``numbering.stats_label``: "1 2->64 relu").
+    """
     findings = _gradient_flow(layers)
     for stats in layers:
         findings += _update_size(stats) + _dead_units(stats) + _saturation(stats)
-    return findings
+    labels = {stats.name: stats_label(position, stats) for position, stats in enumerate(layers)}
+    return [replace(finding, layer=labels.get(finding.layer, finding.layer)) for finding in findings]
 
 
 def power_of_ten(value: float) -> str:

@@ -33,6 +33,9 @@ from nntui.train.session import Snapshot, TrainingSession
 from nntui.tui.views.base import InsightView
 
 PAGES = ("confusion", "mistakes", "weights")
+#: A confusion-matrix count off the diagonal (a mistake). Reverse video, not colour alone: with NO_COLOR (or a
+#: monochrome terminal) a red number reads like every other, and the legend could not say where to look.
+MISTAKE_STYLE = "bold reverse red"
 PAGE_LABELS = {"confusion": "confusion", "mistakes": "mistakes", "weights": "first-layer weights"}
 PAGE_KEYS = {"confusion": "c", "mistakes": "m", "weights": "f"}
 
@@ -188,8 +191,9 @@ def confusion_page(session: TrainingSession, width: int = 80) -> Text:
         for predicted, count in enumerate(row):
             if predicted == true_class:
                 text.append(str(count).rjust(cell), style="bold green")
-            elif count:
-                text.append(str(count).rjust(cell), style="bold red")
+            elif count:  # reversed: a mistake stands out in any terminal, with NO_COLOR or in 16 colours too
+                text.append(" " * (cell - len(str(count))))
+                text.append(str(count), style=MISTAKE_STYLE)
             else:
                 text.append("·".rjust(cell), style="dim")
         row_total = int(row.sum())
@@ -198,7 +202,8 @@ def confusion_page(session: TrainingSession, width: int = 80) -> Text:
     for column_total in counts.sum(axis=0):
         text.append(str(int(column_total)).rjust(cell), style="dim")
     text.append(_percent(accuracy).rjust(8) + "\n")
-    text.append(f"total {total} = the validation set; green: right, red: mistakes (row = truth)", style="dim")
+    text.append(f"total {total} = the validation set; diagonal: right; highlighted: mistakes (row = truth)",
+                style="dim")
     if label + cell * len(names) + 8 > width:
         text.append(f"\n{len(names)} classes: widen the terminal to see every column", style="italic")
     return text

@@ -43,8 +43,9 @@ def health_table(layers: tuple[LayerStats, ...], findings: list[Finding]) -> Tex
         if worst.get(key) != "alarm":
             worst[key] = finding.severity
     rows = [(HEADERS, (None,) * len(QUANTITIES))]
-    for stats in layers:
-        rows.append((layer_row(stats), tuple(worst.get((stats.name, q)) for q in QUANTITIES)))
+    for position, stats in enumerate(layers):
+        cells = layer_row(position, stats)
+        rows.append((cells, tuple(worst.get((cells[0], q)) for q in QUANTITIES)))
     widths = [max(len(cells[i]) for cells, _ in rows) for i in range(len(HEADERS))]
     table = Text(no_wrap=True, overflow="crop")
     for number, (cells, severities) in enumerate(rows):

@@ -16,6 +16,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from nntui.nn.layers import Linear
+from nntui.train.insight.numbering import layer_numbers
 from nntui.train.insight.trace import TraceStep, format_number, format_vector, sample_label, trace_sample
 from nntui.train.session import Snapshot, TrainingSession
 from nntui.tui.views.base import InsightView
@@ -185,7 +187,8 @@ class MathView(InsightView, can_focus=True):
                       f"{sample_label(session, self.sample_index, self.split)} · "
                       f"weights after step {session.step_count}\n")
         header.append_text(self.position_line())
-        return header, render_step(self.steps[self.step_index], width)
+        step = self.steps[self.step_index]
+        return header, render_step(step, width, title=self.numbered_title(step))
 
     def position_line(self) -> Text:
         """"step 3 of 12  forward 0 1 2 3 4 │ loss │ backward dL 4 3 2 1 0", the current step highlighted."""
@@ -199,9 +202,28 @@ class MathView(InsightView, can_focus=True):
                 phase = step.phase
             else:
                 line.append(" ")
-            token = step.phase if step.phase == "loss" else ("dL" if step.layer is None else str(step.layer))
+            token = step.phase if step.phase == "loss" else ("dL" if step.layer is None else self._token(step))
             line.append(token, style="reverse bold" if i == self.step_index else "")
         return line
+
+    def _number(self, step: TraceStep) -> str:
+        """The layer of a step as every tab numbers it (the trace counts positions in ``model.layers``)."""
+        numbers = layer_numbers(self.session.model.layers) if self.session is not None else []
+        return str(numbers[step.layer]) if step.layer is not None and step.layer < len(numbers) else "?"
+
+    def _token(self, step: TraceStep) -> str:
+        """A step in the position line: a Linear layer by its number, the layer after it by its kind ("relu")."""
+        layer = self.session.model.layers[step.layer] if self.session is not None else None
+        if layer is None or isinstance(layer, Linear):
+            return self._number(step)
+        return type(layer).__name__.lower()[:4]
+
+    def numbered_title(self, step: TraceStep) -> str:
+        """The step's title with its layer numbered as on the other tabs ("Layer 1 · ReLU: activation")."""
+        prefix = f"Layer {step.layer} · "
+        if step.layer is None or not step.title.startswith(prefix):
+            return step.title
+        return f"Layer {self._number(step)} · " + step.title[len(prefix):]
 
     @property
     def current(self) -> TraceStep | None:
@@ -211,10 +233,13 @@ class MathView(InsightView, can_focus=True):
 # -- laying out one step ---------------------------------------------------------------------------------------
 
 
-def render_step(step: TraceStep, width: int) -> Text:
-    """The step as text lines no wider than ``width``: title, formula, then one block per array."""
+def render_step(step: TraceStep, width: int, title: str | None = None) -> Text:
+    """The step as text lines no wider than ``width``: title, formula, then one block per array.
+
+    Probabilities (``p`` of the loss step) that do not fit in full show their largest entries, by class.
+    """
     text = Text()
-    text.append(step.title, style="bold")
+    text.append(step.title if title is None else title, style="bold")
     for line in step.formula.splitlines():
         text.append("\n")
         text.append(line, style="italic")
@@ -226,7 +251,10 @@ def render_step(step: TraceStep, width: int) -> Text:
         text.append("\n")
         text.append(f"{name:<{name_width}}  ", style="bold")
         text.append(f"{shapes[name]:<{shape_width}}  ", style="dim")
-        text.append(_values(array, value_width, indent=name_width + shape_width + 4))
+        if name == "p" and step.phase == "loss":
+            text.append(top_probabilities(array, value_width))
+        else:
+            text.append(_values(array, value_width, indent=name_width + shape_width + 4))
     if step.note:
         text.append("\n")
         text.append(step.note, style="dim")
@@ -261,6 +289,27 @@ def _matrix(m: np.ndarray, width: int, indent: int) -> str:
         label = f"[{r}] "
         lines.append(" " * indent + label + fit_vector(m[r], width - len(label)))
     return "\n".join(lines)
+
+
+def top_probabilities(p: np.ndarray, width: int) -> str:
+    """Probabilities in class order when they fit; else the largest first, each with its class, the rest counted.
+
+    "[0.001, 0.998, 0.001]" or "class 3 0.998 · 8 0.0012 · … 8 more ≤ 0.0004" (class, then p). A probability
+    vector is read for its largest entries (the prediction and its rivals), so these are never the ones cut.
+    """
+    flat = np.asarray(p, dtype=np.float64).ravel()
+    whole = format_vector(flat, max_items=flat.size)
+    if len(whole) <= width or flat.size <= 2:
+        return whole
+    order = np.argsort(-np.nan_to_num(flat, nan=-1.0), kind="stable")
+    best = ""
+    for shown in range(1, flat.size):
+        entries = " · ".join(f"{c} {format_number(flat[c])}" for c in order[:shown])
+        line = f"class {entries} · … {flat.size - shown} more ≤ {format_number(flat[order[shown]])}"
+        if len(line) > width and best:
+            break
+        best = line
+    return best
 
 
 def fit_vector(v: np.ndarray, width: int) -> str:

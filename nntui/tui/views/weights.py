@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 
 from nntui.nn import SGD
+from nntui.train.insight.numbering import linear_number, stats_label
 from nntui.train.insight.weights import downsample, layer_matrices, linear_layers
 from nntui.train.session import Snapshot, TrainingSession
 from nntui.tui.views.base import InsightView
@@ -202,11 +203,12 @@ class WeightsView(InsightView, can_focus=True):
         return self._cache
 
     def _layer_name(self, index: int) -> str:
+        """The shown layer as the other tabs name it: its shape and activation (its number is in the header)."""
         for stats in self._snapshot.layers if self._snapshot else ():
             if stats.index == index:
-                return stats.name
+                return stats_label(self.position, stats).partition(" ")[2]
         layer = self._session.model.layers[index]
-        return f"{index} {layer.in_features}->{layer.out_features}"
+        return f"{layer.in_features}->{layer.out_features}"
 
     def _lines(self, width: int, height: int) -> list[Text]:
         if self._session is None or self._matrices is None:
@@ -215,7 +217,7 @@ class WeightsView(InsightView, can_focus=True):
         rows, cols = weights.shape
         count = len(linear_layers(self._session))
         index = self.layer_index
-        header = Text(f"layer {self.position + 1}/{count}: {self._layer_name(index)} · W {rows}x{cols} "
+        header = Text(f"layer {linear_number(self.position)} of {count}: {self._layer_name(index)} · W {rows}x{cols} "
                       "(inputs x units) · ←/→ or ,/. to switch")
         side_by_side = width >= 3 * MIN_PANEL_WIDTH + 2 * GAP
         if side_by_side:

@@ -25,7 +25,6 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
-from nntui.tui.widgets.fields import OrderedInput
 from nntui.train.config import (
     ACTIVATIONS,
     MAX_HIDDEN_LAYERS,
@@ -34,6 +33,8 @@ from nntui.train.config import (
     parse_number,
     validate_field,
 )
+from nntui.train.insight.numbering import linear_number
+from nntui.tui.widgets.fields import OrderedInput
 
 DEFAULT_WIDTH = 16
 DEFAULT_ACTIVATION = "relu"
@@ -271,8 +272,8 @@ class ArchitectureEditor(Widget, can_focus=True):
         counts = self.parameter_counts()
         names = [*self._activations, resolve_loss(self._loss, self._kind)]
         for i, count in enumerate(counts):
-            index = str(i) if i < len(self._hidden) else "out"
-            cells = (index, "Linear", f"{widths[i]}→{widths[i + 1]}", names[i])
+            kind = "Linear" if i < len(self._hidden) else "output"  # the output layer is a Linear one too
+            cells = (str(linear_number(i)), kind, f"{widths[i]}→{widths[i + 1]}", names[i])
             table.add_row(*map(_cell, cells), _cell(f"{count:,}", right=True), key=str(i))
         table.move_cursor(row=self._selected, animate=False)
         self.query_one("#total", Static).update(f"total {sum(counts):,} parameters")
@@ -355,7 +356,7 @@ class ArchitectureEditor(Widget, can_focus=True):
         i, j = self._selected, self._selected + step
         if not 0 <= j < len(self._hidden):
             end = "first" if step < 0 else "last"
-            self._show_problem(f"layer {i} is already the {end} one")
+            self._show_problem(f"layer {linear_number(i)} is already the {end} hidden one")
             return
         hidden, activations = list(self._hidden), list(self._activations)
         hidden[i], hidden[j] = hidden[j], hidden[i]
@@ -369,7 +370,7 @@ class ArchitectureEditor(Widget, can_focus=True):
         width = self._hidden[self._selected]
         new_width = int(width * factor)
         if new_width < 1:
-            self._show_problem(f"cannot halve: layer {self._selected} is 1 unit wide")
+            self._show_problem(f"cannot halve: layer {linear_number(self._selected)} is 1 unit wide")
             return
         if new_width > MAX_LAYER_WIDTH:
             self._show_problem(f"cannot double: {MAX_LAYER_WIDTH:,} units at most")
@@ -412,7 +413,7 @@ class ArchitectureEditor(Widget, can_focus=True):
         width_input.value = str(self._hidden[self._selected])
         width_input.add_class("-open")
         width_input.focus()
-        self.query_one("#total", Static).update(f"layer {self._selected} width (esc cancels):")
+        self.query_one("#total", Static).update(f"layer {linear_number(self._selected)} width (esc cancels):")
 
     def _close_width_input(self) -> None:
         if self._editing is None:

@@ -6,6 +6,7 @@ import math
 
 from textual.widgets import Static
 
+from nntui.train.insight.numbering import linear_number, stats_label
 from nntui.train.session import LayerStats
 
 HEADERS = ("layer", "|dW|", "|W|", "upd/W", "dead", "sat")
@@ -19,26 +20,28 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def layer_row(stats: LayerStats) -> tuple[str, ...]:
-    return (stats.name, _sci(stats.grad_norm_w), _sci(stats.weight_norm), _sci(stats.update_ratio),
-            _share(stats.dead_fraction), _share(stats.saturation))
+def layer_row(position: int, stats: LayerStats) -> tuple[str, ...]:
+    """The row of the ``position``-th Linear layer (0 = nearest the input), numbered as every tab numbers it."""
+    return (stats_label(position, stats), _sci(stats.grad_norm_w), _sci(stats.weight_norm),
+            _sci(stats.update_ratio), _share(stats.dead_fraction), _share(stats.saturation))
 
 
 #: The columns a narrow side pane keeps: layer, |dW|, upd/W, and dead (ReLU) or saturated (Tanh/Sigmoid) units.
 COMPACT_HEADERS = ("layer", "|dW|", "upd/W", "dead/sat")
 
 
-def compact_row(stats: LayerStats) -> tuple[str, ...]:
-    """The side pane's row: the layer as its index and activation ("2 relu", "4 out"); the shapes are beside it."""
-    _name, grad, _weight, ratio, dead, saturation = layer_row(stats)
+def compact_row(position: int, stats: LayerStats) -> tuple[str, ...]:
+    """The side pane's row: the layer as its number and activation ("2 relu", "3 out"); the shapes are beside it."""
+    _name, grad, _weight, ratio, dead, saturation = layer_row(position, stats)
     short = {None: "out", "leaky_relu": "leaky"}.get(stats.activation, stats.activation)
-    return (f"{stats.index} {short}", grad, ratio, dead if stats.dead_fraction is not None else saturation)
+    return (f"{linear_number(position)} {short}", grad, ratio,
+            dead if stats.dead_fraction is not None else saturation)
 
 
 def format_table(layers: tuple[LayerStats, ...], compact: bool = False) -> str:
     """The rows under a header, columns aligned (numbers right-aligned)."""
     headers, row = (COMPACT_HEADERS, compact_row) if compact else (HEADERS, layer_row)
-    rows = [headers, *(row(stats) for stats in layers)]
+    rows = [headers, *(row(position, stats) for position, stats in enumerate(layers))]
     widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
     lines = []
     for row in rows:

@@ -44,7 +44,15 @@ NUMBER_FIELDS = (
 )
 
 SELECT_FIELDS = ("data.dataset", "optimizer.name")
+#: Every field's label, as the form shows it and as messages name it ("Changing the batch size needs ...").
+LABELS = {"data.dataset": "dataset", FILE_FIELD: "or file", "optimizer.name": "optimizer", **dict(NUMBER_FIELDS)}
 ALL_FIELDS = ("data.dataset", FILE_FIELD, "optimizer.name", *(dotted for dotted, _ in NUMBER_FIELDS))
+
+
+def spoken_name(dotted: str) -> str:
+    """A field as a sentence names it: "the batch size", "the optimizer" (not "training.batch_size")."""
+    label = LABELS.get(dotted, dotted.rpartition(".")[2].replace("_", " "))
+    return "the learning rate" if dotted == "optimizer.lr" else f"the {label}"
 
 
 def _widget_id(dotted: str) -> str:
@@ -203,7 +211,7 @@ class HyperParamsForm(Widget):
         self._shown = shown_values(self._config)
         with FieldList():
             yield self._row(
-                "dataset",
+                LABELS["data.dataset"],
                 FieldSelect(
                     [(name, name) for name in BUILTIN_DATASETS],
                     prompt="(a file)",
@@ -213,7 +221,7 @@ class HyperParamsForm(Widget):
                 ),
             )
             yield self._row(
-                "or file",
+                LABELS[FILE_FIELD],
                 OrderedInput(
                     self._shown[FILE_FIELD],
                     placeholder="a .csv or .npz file",
@@ -224,7 +232,7 @@ class HyperParamsForm(Widget):
                 ),
             )
             yield self._row(
-                "optimizer",
+                LABELS["optimizer.name"],
                 FieldSelect(
                     [(name, name) for name in OPTIMIZERS],
                     value=self._shown["optimizer.name"],
