@@ -92,14 +92,16 @@ class Standardization:
         std = np.where(constant, 1.0, np.sqrt(squares / n_train) * half_range)
         return cls(mean, std, constant, low, high)
 
-    def apply(self, x: np.ndarray, rows: np.ndarray | None = None, *, what: str = "") -> np.ndarray:
-        """(x[rows] - mean) / std as a new float32 array, a block of rows at a time (rows None: every row).
+    def apply(self, x: np.ndarray, rows: np.ndarray | None = None, *, what: str = "",
+              dtype: type = np.float32) -> np.ndarray:
+        """(x[rows] - mean) / std as a new array (float32 unless `dtype` says otherwise), a block of rows at a
+        time (rows None: every row).
 
         Raises ColumnError when a result does not fit float32 (|value| > 3.4e38): a raw value too large to
         train on unstandardised, or one absurdly many standard deviations from the training mean.
         """
         n_rows = len(x) if rows is None else len(rows)
-        out = np.empty((n_rows, x.shape[1]), dtype=np.float32)
+        out = np.empty((n_rows, x.shape[1]), dtype=dtype)
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, n_rows, BLOCK_ROWS):
                 part = slice(start, start + BLOCK_ROWS)
@@ -109,7 +111,9 @@ class Standardization:
                 else:
                     block = np.subtract(block, self.mean, dtype=np.float64)
                 np.divide(block, self.std, out=out[part])  # in float64, rounded to float32 once, on the way out
-        if not np.all(np.isfinite(out.sum(axis=0))):  # one cheap pass; the exact check only when it fails
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums_finite = np.all(np.isfinite(out.sum(axis=0)))
+        if not sums_finite:  # one cheap pass; the exact check only when it fails
             bad = _non_finite_columns(out)
             if len(bad):
                 column = int(bad[0])

@@ -245,8 +245,11 @@ class Dataset:
     x_train, x_val: float32 (n, n_features), standardised with `feature_mean` and `feature_std` (float64),
     which were measured in float64 on the training part only; the features become float32 once, after
     standardising, because the engine trains in float32 (a float64 model gets float64 copies of these
-    values). y_train, y_val: int64 class indices (n,) for classification, float64 (n, n_targets) for
-    regression (targets are not standardised).
+    values). y_train, y_val: int64 class indices (n,) for classification; for regression float64
+    (n, n_targets) standardised like the features, with `target_mean` and `target_std` (float64, measured on
+    the training part; None for classification), so that a target of any size (house prices, or 1e30) trains
+    at the usual learning rates. `targets_in_units` turns standardised targets or predictions back into the
+    data's own units; an error of e in standardised units is e * target_std in the data's.
 
     n_classes is the number of classes, or for regression the number of target columns; class_names names
     them (for regression: the target column names). image_shape is (height, width) when each sample is a
@@ -268,7 +271,22 @@ class Dataset:
     feature_mean: np.ndarray
     feature_std: np.ndarray
     image_shape: tuple[int, int] | None = None
+    target_mean: np.ndarray | None = None
+    target_std: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
+
+    def targets_in_units(self, y: np.ndarray) -> np.ndarray:
+        """Standardised regression targets (or a network's predictions of them), float64 in the data's units."""
+        if self.target_mean is None:
+            raise DataError(f"dataset '{self.name}' is {self.task}: its labels are classes, not standardised targets")
+        return np.asarray(y, dtype=np.float64) * self.target_std + self.target_mean
+
+    def standardize_targets(self, y_raw: np.ndarray) -> np.ndarray:
+        """Regression targets in the data's units, standardised as y_train was: float64 (n, n_targets)."""
+        if self.target_mean is None:
+            raise DataError(f"dataset '{self.name}' is {self.task}: its labels are classes, not targets")
+        y_raw = np.asarray(y_raw, dtype=np.float64).reshape(len(y_raw), -1)
+        return (y_raw - self.target_mean) / self.target_std
 
     @property
     def is_2d(self) -> bool:
@@ -397,14 +415,24 @@ def load_dataset(
         raise DataError(f"{where}: column '{table.feature_names[error.column]}' {error}") from None
     is_file = name not in BUILTIN_DATASETS
     warnings = column_warnings(table.x, table.feature_names, transform) if is_file else []
+    y_train, y_val = table.y[train_rows], table.y[val_rows]
+    target_mean = target_std = None
+    if task == "regression":
+        targets = Standardization.fit(table.y, train_rows) if standardize else Standardization.identity(
+            table.y.shape[1])
+        try:
+            y_train, y_val = (targets.apply(table.y, rows, dtype=np.float64) for rows in (train_rows, val_rows))
+        except ColumnError as error:
+            raise DataError(f"{where}: target '{table.output_names[error.column]}' {error}") from None
+        target_mean, target_std = targets.mean, targets.std
     report("ready", 1.0)
     return Dataset(
         name=name,
         task=task,
         x_train=x_train,
-        y_train=table.y[train_rows],
+        y_train=y_train,
         x_val=x_val,
-        y_val=table.y[val_rows],
+        y_val=y_val,
         n_features=n_features,
         n_classes=len(table.output_names),
         class_names=list(table.output_names),
@@ -412,6 +440,8 @@ def load_dataset(
         feature_mean=transform.mean,
         feature_std=transform.std,
         image_shape=table.image_shape,
+        target_mean=target_mean,
+        target_std=target_std,
         warnings=[f"{where}: {line}" for line in warnings],
     )
 

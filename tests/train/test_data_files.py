@@ -330,3 +330,55 @@ def test_loading_progress_reports_stages_in_order_up_to_one(tmp_path):
     assert any(stage == "standardising" for stage, _ in reports)
     load_dataset(str(path))  # outside the block nothing is reported
     assert len(reports) == len(fractions)
+
+
+# --- regression targets are standardised too ------------------------------------------------------------------
+
+
+def regression_file(tmp_path: Path, scale: float, name: str = "houses.npz") -> tuple[Path, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (x @ np.array([1.5, -2.0, 0.5]) + 3.0) * scale
+    np.savez(tmp_path / name, x=x, y=y)
+    return tmp_path / name, y
+
+
+def test_regression_targets_are_standardised_with_training_statistics(tmp_path):
+    path, y = regression_file(tmp_path, 1e5)
+    data = load_dataset(str(path), task="regression")
+    raw = load_dataset(str(path), task="regression", standardize=False)
+    assert raw.target_mean.tolist() == [0.0] and raw.target_std.tolist() == [1.0]
+    np.testing.assert_allclose(data.target_mean, raw.y_train.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(data.target_std, raw.y_train.std(axis=0), rtol=1e-9)
+    assert data.y_train.dtype == np.float64 and data.y_train.shape == (320, 1)
+    np.testing.assert_allclose(data.y_train.mean(), 0.0, atol=1e-9)
+    np.testing.assert_allclose(data.y_train.std(), 1.0, rtol=1e-9)
+    # Back in the data's units: the raw targets, row for row.
+    np.testing.assert_allclose(data.targets_in_units(data.y_val), raw.y_val, rtol=1e-12)
+    np.testing.assert_allclose(data.standardize_targets(raw.y_val), data.y_val, rtol=1e-9, atol=1e-12)
+    assert sorted(raw.y_train[:, 0].tolist() + raw.y_val[:, 0].tolist()) == sorted(y.tolist())
+
+
+def test_classification_datasets_have_no_target_statistics():
+    data = load_dataset("moons")
+    assert data.target_mean is None and data.target_std is None
+    with pytest.raises(DataError, match="classes"):
+        data.targets_in_units(np.zeros((2, 1)))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e5, 1e30])
+def test_a_regression_target_of_any_size_trains_at_the_default_learning_rate(tmp_path, scale):
+    from nntui.train.config import apply_overrides, default_config
+    from nntui.train.session import TrainingSession
+
+    path, _ = regression_file(tmp_path, scale)
+    config = apply_overrides(default_config(str(path)), {"data.task": "regression", "model.hidden": [16],
+                                                         "training.epochs": 30})
+    session = TrainingSession(config)
+    session.train()
+    assert session.state.value == "finished", session.message
+    data = session.dataset
+    predicted = data.targets_in_units(session.predict(session.x_val).astype(np.float64))
+    actual = data.targets_in_units(data.y_val)
+    r2 = 1 - np.sum((predicted - actual) ** 2) / np.sum((actual - actual.mean()) ** 2)
+    assert r2 > 0.95, r2  # the same fit at every scale: the network sees the same standardised numbers
