@@ -62,7 +62,7 @@ class DecimatingSeries:
         return twin
 
     def state(self) -> dict:
-        return {"capacity": self.capacity, "stride": self.stride, "xs": self.xs, "ys": self.ys,
+        return {"capacity": self.capacity, "stride": self.stride, "xs": list(self.xs), "ys": list(self.ys),
                 "pending": [self._sum_x, self._sum_y, self._count]}
 
     @classmethod

@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from nntui.train.checkpoint import CheckpointError, save_checkpoint
+from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train.insight.numbering import layer_numbers
@@ -503,7 +503,7 @@ class NNTuiApp(App):
         replace = self._save_may_replace == (text, True)
         try:
             path = checkpoint_path(text)
-            save_checkpoint(self.session, path, replace=replace)
+            self.session.save_checkpoint(path, replace=replace)
         except FileExistsError:
             return (f"{text} was created by another program while saving: nothing was replaced. Type another "
                     "name, or press enter twice to replace it")

@@ -224,7 +224,7 @@ def test_loading_a_checkpoint_from_another_format_version_is_refused(saved):
 
     rewrite(saved, bump_version)
 
-    with pytest.raises(CheckpointError, match="version 99 checkpoint; this nntui reads version 1"):
+    with pytest.raises(CheckpointError, match="version 99 checkpoint; this nntui reads versions 1 and 2"):
         TrainingSession.from_checkpoint(saved)
 
 

@@ -1,9 +1,10 @@
 """Checkpoints written by earlier versions of nntui still open, and go on training exactly.
 
-``fixtures/v1-moons-sgd-dropout-step9.npz`` was written by nntui's version-1 checkpoint code (the code as it was
-before the trainer and the run controller were split): a moons run with dropout and momentum SGD, 9 steps in
-(epoch 2, one batch into the third epoch), whose learning rate was halved after step 6. The expected values
-below are read from the file itself with plain NumPy, not through nntui's loader.
+``fixtures/v1-points-sgd-dropout-step9.npz`` was written by nntui's version-1 checkpoint code (commit d6524b9,
+before the trainer and the run controller were split): a run on ``fixtures/v1-points.csv`` (a data file, so that
+a change to a built-in generator cannot change its data) with dropout and momentum SGD, 9 steps in (epoch 1, four
+batches into the second), whose learning rate was halved after step 6. The expected values below are read from
+the file itself with plain NumPy, not through nntui's loader.
 """
 
 import json
@@ -13,7 +14,7 @@ import numpy as np
 
 from nntui.train.session import State, TrainingSession
 
-V1_FILE = Path(__file__).parent / "fixtures" / "v1-moons-sgd-dropout-step9.npz"
+V1_FILE = Path(__file__).parent / "fixtures" / "v1-points-sgd-dropout-step9.npz"
 
 
 def raw_v1():
@@ -31,7 +32,7 @@ def test_a_version_1_checkpoint_opens_where_it_stopped(tmp_path):
     meta, arrays = raw_v1()
     session = TrainingSession.from_checkpoint(V1_FILE)
     assert (session.step_count, session.epoch, session.batch_index) == (meta["step"], meta["epoch"],
-                                                                        meta["batch_index"]) == (9, 2, 1)
+                                                                        meta["batch_index"]) == (9, 1, 4)
     assert session.state is State.PAUSED
     assert session.lr == 0.025
     assert session.history.lr_changes == [(0, 0.05), (6, 0.025)]
@@ -41,7 +42,7 @@ def test_a_version_1_checkpoint_opens_where_it_stopped(tmp_path):
     for name, slots in optimizer["state"].items():
         for slot, value in slots.items():
             assert np.array_equal(value, arrays[f"optimizer/{name}/{slot}"]), f"{name}/{slot}"
-    assert [r.epoch for r in session.history.epochs] == [1, 2]
+    assert [r.epoch for r in session.history.epochs] == [1]
 
 
 def test_a_version_1_checkpoint_trains_on_as_a_resaved_copy_does(tmp_path):

@@ -685,7 +685,7 @@ async def test_slow_motion_caps_the_steps_per_second_and_full_speed_lifts_the_ca
     slow_steps = session.step_count
     assert 5 <= slow_steps <= 25  # about 20 at 40 steps a second
     session.max_steps_per_second = None
-    session._poke()
+    # (setting max_steps_per_second wakes a run waiting for its next slow step)
     await asyncio.sleep(0.3)
     assert session.step_count > slow_steps + 100
     session.stop()
@@ -698,10 +698,10 @@ def test_evaluating_and_predicting_leave_the_last_training_batch_in_the_layers()
     session = TrainingSession(apply_overrides(default_config("spiral"), {"training.epochs": 5}))
     session.step(collect_stats=True)
     before = session.layer_stats()
-    cached = session.model.layers[1].active  # the ReLU's record of which inputs were positive
+    cached = session.model.layers[1].y  # the ReLU's output, kept for its backward
     session.evaluate(session.x_val, session.y_val)
     session.predict(np.zeros((7, 2)))
-    assert session.model.layers[1].active is cached
+    assert session.model.layers[1].y is cached
     assert session.layer_stats() == before
 
 

@@ -1,0 +1,208 @@
+"""The timeline of a run: its epoch-end states within a memory budget, and a log of every intervention.
+
+At each epoch end the trainer hands the timeline its whole state (``Trainer.state_dict()``: weights, optimizer
+buffers, data order, random generators, history). The timeline keeps them all while they fit in
+``budget_bytes``; past the budget it thins the older ones, always keeping the start (epoch 0) and the newest, and
+dropping each time the kept epoch whose neighbours are closest together, so what remains stays evenly spread.
+
+Going back to a kept epoch (``Trainer.rewind``) and continuing with the same settings replays the run bit for bit;
+continuing with other settings is a branch. Either way the future that was left is kept here as an
+``AbandonedRun`` (its curves), to compare with.
+
+The log records each intervention with the step and epoch it happened at: a learning-rate change (``lr``),
+``pause`` and ``resume``, an ``edit`` of the model or data, a ``reset``, a ``rewind`` and a ``branch``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from nntui.train.metrics import History
+
+#: Memory the kept epoch states may take together (bytes). All of them, for the small nets nntui is made for.
+DEFAULT_BUDGET = 256 * 2**20
+#: Abandoned futures kept to compare with (the oldest goes first).
+MAX_ABANDONED = 8
+#: Interventions kept in the log (the oldest go first; ``dropped`` counts them).
+MAX_LOG = 10_000
+KINDS = ("lr", "pause", "resume", "edit", "reset", "rewind", "branch")
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """Something a person did to the run: what (``kind``), when (``step``, ``epoch``) and a short ``detail``."""
+
+    step: int
+    epoch: int
+    kind: str
+    detail: str = ""
+
+
+@dataclass
+class AbandonedRun:
+    """A future that was left by going back: its curves up to ``left_at_step``."""
+
+    left_at_step: int
+    history: History
+
+
+class Timeline:
+    """Kept epoch-end states (``epochs``), the intervention ``log`` and the ``abandoned`` futures."""
+
+    def __init__(self, budget_bytes: int = DEFAULT_BUDGET) -> None:
+        self.budget_bytes = int(budget_bytes)
+        self._states: dict[int, dict[str, Any]] = {}  # epoch -> a compact trainer state, in epoch order
+        self._sizes: dict[int, int] = {}
+        self.log: list[Intervention] = []
+        self.dropped = 0  # interventions no longer in the log (it keeps the newest MAX_LOG)
+        self.abandoned: list[AbandonedRun] = []
+
+    # -- epoch states ------------------------------------------------------------------------------------------
+
+    def start(self, state: dict[str, Any]) -> None:
+        """A new run begins (built or reset): its epoch-0 state replaces every kept state."""
+        self._states.clear()
+        self._sizes.clear()
+        self.keep(0, state)
+
+    def keep(self, epoch: int, state: dict[str, Any]) -> None:
+        """Keep the state of epoch ``epoch``'s end (a ``Trainer.state_dict()``, not copied again: hand a copy)."""
+        self.forget_after(epoch - 1)  # a replay after a rewind writes them anew
+        compact = _compact(state)
+        self._states[epoch] = compact
+        self._sizes[epoch] = _size(compact)
+        self._thin()
+
+    def forget_after(self, epoch: int) -> None:
+        """Drop the kept states after ``epoch`` (a rewind to it leaves them in the abandoned future)."""
+        for later in [e for e in self._states if e > epoch]:
+            del self._states[later], self._sizes[later]
+
+    def state_at(self, epoch: int) -> dict[str, Any]:
+        """A copy of the kept state of epoch ``epoch``; KeyError with a message naming the kept epochs."""
+        if epoch not in self._states:
+            raise KeyError(f"epoch {epoch} is not kept; kept epochs: {describe_epochs(self.epochs)}")
+        return _expanded(self._states[epoch])
+
+    @property
+    def epochs(self) -> list[int]:
+        """The epochs whose end states are kept, in order (0 is the start)."""
+        return list(self._states)
+
+    @property
+    def memory_bytes(self) -> int:
+        """What the kept states take (arrays and history points; the small bookkeeping around them aside)."""
+        return sum(self._sizes.values())
+
+    def _thin(self) -> None:
+        while self.memory_bytes > self.budget_bytes and len(self._states) > 2:
+            epochs = self.epochs
+            # drop the inner epoch whose neighbours are closest together (the older one on a tie)
+            gap, victim = min((epochs[i + 1] - epochs[i - 1], epochs[i]) for i in range(1, len(epochs) - 1))
+            del self._states[victim], self._sizes[victim]
+
+    # -- the log -----------------------------------------------------------------------------------------------
+
+    def note(self, step: int, epoch: int, kind: str, detail: str = "") -> None:
+        """Record an intervention (``kind`` is one of KINDS)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown intervention {kind!r}; kinds are {', '.join(KINDS)}")
+        self.log.append(Intervention(int(step), int(epoch), kind, detail))
+        if len(self.log) > MAX_LOG:
+            self.dropped += len(self.log) - MAX_LOG
+            del self.log[:len(self.log) - MAX_LOG]
+
+    @property
+    def interventions(self) -> int:
+        """How many interventions the run has had (including any the log no longer holds)."""
+        return self.dropped + len(self.log)
+
+    def abandon(self, history: History, left_at_step: int) -> None:
+        """Keep the curves of a future that is being left (by a rewind, a branch or a reset)."""
+        self.abandoned.append(AbandonedRun(int(left_at_step), history))
+        del self.abandoned[:-MAX_ABANDONED]
+
+    # -- to and from a checkpoint ------------------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able part, arrays) for a checkpoint: every kept state, the log and the abandoned curves."""
+        meta: dict[str, Any] = {
+            "budget_bytes": self.budget_bytes, "dropped": self.dropped,
+            "log": [asdict(entry) for entry in self.log],
+            "abandoned": [{"left_at_step": run.left_at_step, "history": run.history.state()}
+                          for run in self.abandoned],
+            "epochs": {},
+        }
+        arrays: dict[str, np.ndarray] = {}
+        for epoch in self._states:
+            state = _expanded(self._states[epoch])
+            meta["epochs"][str(epoch)] = state["meta"]
+            for key, value in state["arrays"].items():
+                arrays[f"{epoch}/{key}"] = value
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Timeline:
+        timeline = cls(int(meta.get("budget_bytes", DEFAULT_BUDGET)))
+        timeline.dropped = int(meta.get("dropped", 0))
+        timeline.log = [Intervention(int(e["step"]), int(e["epoch"]), str(e["kind"]), str(e.get("detail", "")))
+                        for e in meta.get("log", [])]
+        timeline.abandoned = [AbandonedRun(int(run["left_at_step"]), History.from_state(run["history"]))
+                              for run in meta.get("abandoned", [])]
+        for epoch_text in sorted(meta.get("epochs", {}), key=int):
+            epoch = int(epoch_text)
+            prefix = f"{epoch}/"
+            state_arrays = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+            compact = _compact({"arrays": state_arrays, "meta": meta["epochs"][epoch_text]})
+            timeline._states[epoch] = compact
+            timeline._sizes[epoch] = _size(compact)
+        return timeline
+
+
+def describe_epochs(epochs: list[int]) -> str:
+    """``0-12, 14, 20`` for a person: runs of consecutive epochs written as ranges."""
+    parts, start = [], None
+    for i, epoch in enumerate(epochs):
+        if start is None:
+            start = epoch
+        if i + 1 == len(epochs) or epochs[i + 1] != epoch + 1:
+            parts.append(str(start) if start == epoch else f"{start}-{epoch}")
+            start = None
+    return ", ".join(parts) or "none"
+
+
+# A kept state holds its history's point series as float64 arrays instead of lists of Python floats: a quarter
+# of the memory, and the values come back exactly.
+
+def _compact(state: dict[str, Any]) -> dict[str, Any]:
+    meta = copy.copy(state["meta"])
+    meta["history"] = _map_series(meta["history"], lambda values: np.asarray(values, dtype=np.float64))
+    return {"arrays": state["arrays"], "meta": meta}
+
+
+def _expanded(compact: dict[str, Any]) -> dict[str, Any]:
+    meta = copy.deepcopy({k: v for k, v in compact["meta"].items() if k != "history"})
+    meta["history"] = _map_series(compact["meta"]["history"], lambda values: np.asarray(values).tolist())
+    return {"arrays": {k: v.copy() for k, v in compact["arrays"].items()}, "meta": meta}
+
+
+def _map_series(history: dict[str, Any], convert) -> dict[str, Any]:
+    def series(state: dict[str, Any]) -> dict[str, Any]:
+        return {**state, "xs": convert(state["xs"]), "ys": convert(state["ys"])}
+
+    return {**history, "step_loss": series(history["step_loss"]), "step_accuracy": series(history["step_accuracy"]),
+            "grad_norms": {name: series(s) for name, s in history["grad_norms"].items()},
+            "epochs": list(history["epochs"]), "lr_changes": list(history["lr_changes"])}
+
+
+def _size(compact: dict[str, Any]) -> int:
+    arrays = sum(value.nbytes for value in compact["arrays"].values())
+    history = compact["meta"]["history"]
+    series = [history["step_loss"], history["step_accuracy"], *history["grad_norms"].values()]
+    points = sum(s["xs"].nbytes + s["ys"].nbytes for s in series)
+    records = 200 * len(history["epochs"])  # an epoch record as a dict of seven numbers, roughly
+    return arrays + points + records
