@@ -107,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print one line of JSON: max_rel_error and params")
 
     commands.add_parser("datasets", help="list the built-in datasets", description="List the built-in datasets.")
+
+    predict = commands.add_parser(
+        "predict", help="apply a saved run to new rows of data",
+        description="Apply the run saved in RUN (a checkpoint from nntui train --save or ctrl+s) to the rows of "
+                    "DATA (.csv with the same feature columns by name, the label column optional; or .npz). "
+                    "Writes one row per input row: prediction, and p_<class> per class for classification. "
+                    "With labels present, prints the accuracy (or R^2) on stderr.")
+    predict.add_argument("run", metavar="RUN", help="checkpoint (.npz) of a trained run")
+    predict.add_argument("data", metavar="DATA", help="rows to predict (.csv or .npz)")
+    predict.add_argument("--out", metavar="CSV", help="write the predictions here (default: standard output)")
+    predict.add_argument("--json", action="store_true",
+                         help="print one JSON line instead: counts, accuracy or r2 and mae, and (without --out) "
+                              "the predictions")
     commands.add_parser("bench", help="engine throughput beside a plain NumPy loop", add_help=False)
     return parser
 
@@ -375,6 +388,29 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def run_predict(args: argparse.Namespace) -> int:
+    from nntui.train.files import write_atomically
+    from nntui.train.predict import predict_file
+
+    _check_output(args.out, ".csv", "predictions")
+    predictions = predict_file(args.run, args.data)
+    if args.out:
+        write_atomically(args.out, predictions.csv_text())
+    if args.json:
+        summary = predictions.summary()
+        if not args.out:
+            summary["predictions"] = predictions.predicted.tolist()
+            if predictions.probabilities is not None:
+                summary["probabilities"] = predictions.probabilities.tolist()
+        print(json.dumps(summary))
+    elif not args.out:
+        predictions.write_csv(sys.stdout)
+    score = predictions.score_line()
+    if score and not args.json:
+        print(f"nntui predict: {score}", file=sys.stderr)
+    return 0
+
+
 def run_datasets() -> int:
     from nntui.train.data import describe_builtin
 
@@ -426,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_datasets()
         if args.command == "gradcheck":
             return run_gradcheck(args)
+        if args.command == "predict":
+            return run_predict(args)
         return run_app(args)
     except (UsageError, ConfigError, DataError, CheckpointError) as error:
         print(f"{getattr(error, 'prog', None) or prog}: error: {error}", file=sys.stderr)

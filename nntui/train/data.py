@@ -254,6 +254,8 @@ class Dataset:
     n_classes is the number of classes, or for regression the number of target columns; class_names names
     them (for regression: the target column names). image_shape is (height, width) when each sample is a
     small image, such as (8, 8) for the digits, so x[i].reshape(image_shape) shows it; otherwise None.
+    target_name: where the labels came from (the CSV column's name, "y" for an NPZ file, "label" for the
+    built-in datasets), so that new rows can be matched to it.
     warnings: one line each about the data a person should know but that does not stop training (a
     constant column, a column that looks like a row number); empty for the built-in datasets.
     """
@@ -271,6 +273,7 @@ class Dataset:
     feature_mean: np.ndarray
     feature_std: np.ndarray
     image_shape: tuple[int, int] | None = None
+    target_name: str = "label"
     target_mean: np.ndarray | None = None
     target_std: np.ndarray | None = None
     warnings: list[str] = field(default_factory=list)
@@ -440,6 +443,7 @@ def load_dataset(
         feature_mean=transform.mean,
         feature_std=transform.std,
         image_shape=table.image_shape,
+        target_name=table.target_name,
         target_mean=target_mean,
         target_std=target_std,
         warnings=[f"{where}: {line}" for line in warnings],

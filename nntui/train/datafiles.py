@@ -63,6 +63,8 @@ class Table(NamedTuple):
     feature_names: list[str]
     output_names: list[str]
     image_shape: tuple[int, int] | None = None
+    #: Where the labels came from: the CSV column's name, "y" for an NPZ file, "label" for built-in data.
+    target_name: str = "label"
 
     def class_names_or_none(self, task: str) -> list[str] | None:
         return self.output_names if task == "classification" else None
@@ -138,10 +140,10 @@ def read_csv(path: str | Path, *, target: str | None, task: str) -> Table:
     table = _read_csv_fast(path, layout, target_index, task)
     if table is None:
         table = read_csv_careful(path, layout, target_index, task, where)
-    return table
+    return table._replace(target_name=layout.header[target_index])
 
 
-def sniff_csv(path: Path, where: str) -> CsvLayout:
+def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
     """Find the separator and read and check the header row (the first row that is not blank)."""
     with open(path, "rb") as file:
         head = file.read(_SNIFF_BYTES)
@@ -160,7 +162,7 @@ def sniff_csv(path: Path, where: str) -> CsvLayout:
     separator = _guess_separator(lines)
     rows = [(number, row) for number, row in _numbered_rows(lines, separator) if not _is_blank(row)]
     header_line, header = rows[0]
-    _check_header(header, where, separator)
+    _check_header(header, where, separator, min_columns=2 if labelled else 1)
     return CsvLayout(separator, header, header_line, [row for _, row in rows[1:101]])
 
 
@@ -187,13 +189,13 @@ def _is_blank(row: list[str]) -> bool:
     return all(cell == "" for cell in row)
 
 
-def _check_header(header: list[str], where: str, separator: str) -> None:
+def _check_header(header: list[str], where: str, separator: str, min_columns: int = 2) -> None:
     if all(_parse_float(name) is not None for name in header):
         raise DataError(
             f"{where} starts with a row of numbers; add a header row naming the columns "
             "(for example x1,x2,label) as its first line"
         )
-    if len(header) < 2:
+    if len(header) < min_columns:
         hint = "; columns must be separated by commas, semicolons or tabs"
         if " " in header[0].strip():
             hint = " (its header looks separated by spaces)" + hint
@@ -223,14 +225,16 @@ def _target_index(header: list[str], target: str | None, where: str) -> int:
 # -- the fast path: np.loadtxt and whole-array checks ----------------------------------------------------------
 
 
-def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int, task: str) -> Table | None:
+def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task: str) -> Table | None:
     """Read a well-formed file with NumPy's C reader; None when the file needs the careful path.
 
     Numeric labels (and regression targets): one pass reads every column as float64, and the features are a
     view of it. Word labels: one pass reads rows of (features float64, label text), the features again a view
-    when the label is the first or last column.
+    when the label is the first or last column. No label column (target_index None): every column a feature.
     """
     header = layout.header
+    if target_index is None:
+        return _read_numbers_fast(path, layout)
     feature_names = [name for i, name in enumerate(header) if i != target_index]
     samples = [row[target_index] for row in layout.sample_rows if len(row) == len(header)]
     numeric = all(_parse_float(cell) is not None for cell in samples)
@@ -272,6 +276,22 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int, task: str) 
     if names != stripped:
         y = np.array([names.index(word) for word in stripped], dtype=np.int64)[y]
     return Table(x, y, feature_names, names)
+
+
+def _read_numbers_fast(path: Path, layout: CsvLayout) -> Table | None:
+    """Every column a number (rows to predict, without labels); None when the careful path must read it."""
+    if not layout.sample_rows:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            x = np.loadtxt(path, dtype=np.float64, delimiter=layout.separator, skiprows=layout.header_line,
+                           quotechar='"', comments=None, ndmin=2, encoding="utf-8-sig")
+    except (ValueError, IndexError, UnicodeDecodeError, Warning):
+        return None
+    if x.shape[1] != len(layout.header) or len(x) == 0 or not _all_finite(x):
+        return None
+    return Table(x, np.zeros((len(x), 0)), list(layout.header), [], target_name="")
 
 
 def encode_whole_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,11 +386,12 @@ def _first_non_finite_row(x: np.ndarray) -> int | None:
 # -- the careful path: the csv module, row by row ---------------------------------------------------------------
 
 
-def read_csv_careful(path: Path, layout: CsvLayout, target_index: int, task: str, where: str) -> Table:
+def read_csv_careful(path: Path, layout: CsvLayout, target_index: int | None, task: str, where: str) -> Table:
     """Read a CSV file row by row with Python's csv module, naming the first problem by line and column.
 
     This is the reference reader: slow (a Python loop over every cell) but exact, used when the fast path
     declines a file. Memory stays near the size of the result: features go straight into a preallocated array.
+    With `target_index` None every column is a feature (new rows to predict, without labels); y is then empty.
     """
     header = layout.header
     n_columns = len(header)
@@ -392,8 +413,8 @@ def read_csv_careful(path: Path, layout: CsvLayout, target_index: int, task: str
                 _check_row(cells, header, line, where)
                 for f, i in enumerate(feature_indices):
                     x[len(labels), f] = _csv_number(cells[i], f"{where}, line {line}, feature column '{header[i]}'")
-                label = cells[target_index]
-                if task == "regression":
+                label = None if target_index is None else cells[target_index]
+                if task == "regression" and target_index is not None:
                     label = _csv_number(label, f"{where}, line {line}, target column '{header[target_index]}'")
                 labels.append(label)
                 if len(labels) == len(x):  # more rows than the line count said (lone CR line ends): grow
@@ -406,6 +427,8 @@ def read_csv_careful(path: Path, layout: CsvLayout, target_index: int, task: str
         raise DataError(f"{where} has a header row but no data rows below it")
     x = x[: len(labels)]
     feature_names = [header[i] for i in feature_indices]
+    if target_index is None:
+        return Table(x, np.zeros((len(x), 0)), feature_names, [], target_name="")
     target = header[target_index]
     if task == "regression":
         return Table(x, np.array(labels, dtype=np.float64).reshape(-1, 1), feature_names, [target])
@@ -481,12 +504,85 @@ def encode_labels(labels: list, where: str) -> tuple[np.ndarray, list[str]]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# New rows for a trained run: the same feature columns, by name; the label column optional
+# ---------------------------------------------------------------------------------------------------------
+
+
+def read_new_rows(
+    path: str | Path, *, feature_names: list[str], target_name: str, task: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(x float64 with the columns in `feature_names`' order, the labels or None) of a CSV or NPZ file.
+
+    A CSV file must hold every feature column, by name, in any order, and nothing else but, optionally, the
+    label column `target_name`. Labels come back as the original words (classification) or as float64
+    targets of shape (n, n_targets). An NPZ file's x is taken column by column as it stands (arrays have no
+    column names); its y is optional.
+    """
+    check_task(task)
+    path = existing_file(path)
+    if path.suffix.lower() == ".npz":
+        return _read_new_npz(path, len(feature_names), task)
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path} is neither a .csv nor an .npz file")
+    where = f"CSV file '{path}'"
+    layout = sniff_csv(path, where, labelled=False)
+    header = layout.header
+    missing = [name for name in feature_names if name not in header]
+    if missing:
+        raise DataError(
+            f"{where} has no column {_names(missing)}, which the run was trained on; its columns are: "
+            f"{', '.join(header)}"
+        )
+    extra = [name for name in header if name not in feature_names and name != target_name]
+    if extra:
+        raise DataError(
+            f"{where} has the column {_names(extra)}, which the run was not trained on; it knows "
+            f"{', '.join(feature_names)} and the label '{target_name}': remove the others"
+        )
+    if target_name in header:
+        table = read_csv(path, target=target_name, task=task)
+        labels = table.y if task == "regression" else np.array(table.output_names)[table.y]
+    else:
+        table = _read_csv_fast(path, layout, None, task) or read_csv_careful(path, layout, None, task, where)
+        labels = None
+    order = [table.feature_names.index(name) for name in feature_names]
+    return table.x[:, order], labels
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(f"'{name}'" for name in names)
+
+
+def _read_new_npz(path: Path, n_features: int, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+    where = f"NPZ file '{path}'"
+    with np.load(path, allow_pickle=False) as archive:
+        has_labels = "y" in archive.files
+    if has_labels:
+        table = read_npz(path, task=task)
+        labels = table.y if task == "regression" else np.array(table.output_names)[table.y]
+    else:
+        x, _ = _npz_arrays(path, where, need_y=False)
+        table, labels = Table(np.asarray(x).reshape(len(x), -1), np.zeros((len(x), 0)), [], []), None
+        if not _all_finite(table.x):
+            raise DataError(f"{where}: x has NaN or infinite values; remove or fill them")
+    if table.x.shape[1] != n_features:
+        raise DataError(
+            f"{where}: x has {table.x.shape[1]} feature columns, but the run was trained on {n_features}"
+        )
+    return np.array(table.x, dtype=np.float64), labels
+
+
+# ---------------------------------------------------------------------------------------------------------
 # NPZ
 # ---------------------------------------------------------------------------------------------------------
 
 
 def read_npz(path: str | Path, *, task: str) -> Table:
     """The work of `load_npz`; x keeps the archive's dtype (no copy), flattened to (n, features)."""
+    return _read_npz_table(path, task)._replace(target_name="y")
+
+
+def _read_npz_table(path: str | Path, task: str) -> Table:
     check_task(task)
     where = f"NPZ file '{path}'"
     x, y = _npz_arrays(existing_file(path), where)
@@ -571,14 +667,14 @@ def _mapped_member(path: Path, archive, name: str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran_order else "C")
 
 
-def _npz_arrays(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
+def _npz_arrays(path: Path, where: str, *, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     if not zipfile.is_zipfile(path):
         raise DataError(
             f"{where} is not a valid .npz archive; make one with np.savez(path, x=features, y=labels)"
         )
     try:
         with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in ("x", "y") if key not in archive.files]
+            missing = [key for key in ("x", "y") if key not in archive.files and (need_y or key == "x")]
             if missing:
                 held = archive.files[:5] + ([f"{len(archive.files) - 5} more"] if len(archive.files) > 5 else [])
                 raise DataError(
@@ -586,7 +682,7 @@ def _npz_arrays(path: Path, where: str) -> tuple[np.ndarray, np.ndarray]:
                     f"{', '.join(held) or 'nothing'}); "
                     "save it with np.savez(path, x=features, y=labels)"
                 )
-            return _mapped_member(path, archive, "x"), archive["y"]
+            return _mapped_member(path, archive, "x"), archive["y"] if need_y else None
     except DataError:
         raise
     except ValueError as error:

@@ -1,0 +1,134 @@
+"""A saved run applied to new rows: what `nntui predict RUN DATA` does.
+
+The checkpoint brings back the trained network and, through the run's data, everything that turned the
+training file into numbers: the feature columns by name, their standardisation (training statistics), the
+class names, and for regression the targets' standardisation. New rows go through the same steps:
+
+    read the columns by name  ->  standardise with the training statistics  ->  the network  ->
+    class names and probabilities (classification), or values in the data's own units (regression)
+
+When the new file also holds the label column, the predictions are scored: accuracy, or R^2 and the mean
+absolute error in the data's units.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nntui.train.datafiles import read_new_rows
+
+
+@dataclass
+class Predictions:
+    """One prediction per input row, and how good they are when the rows had labels.
+
+    predicted: class names (str, shape (n,)) or values in the data's units (float64, (n, n_targets)).
+    probabilities: (n, n_classes) float64 rows summing to 1, classification only.
+    """
+
+    task: str
+    output_names: list[str]
+    predicted: np.ndarray
+    probabilities: np.ndarray | None
+    n_labelled: int
+    accuracy: float | None = None
+    r2: float | None = None
+    mae: float | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.predicted)
+
+    def header(self) -> list[str]:
+        """The output CSV's columns: `prediction` (one per target for several), then `p_<class>` per class."""
+        if self.task == "classification":
+            return ["prediction"] + [f"p_{name}" for name in self.output_names]
+        if len(self.output_names) == 1:
+            return ["prediction"]
+        return [f"prediction_{name}" for name in self.output_names]
+
+    def write_csv(self, file) -> None:
+        """The predictions as CSV text, one row per input row, into a text file."""
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(self.header())
+        if self.task == "classification":
+            probabilities = self.probabilities.tolist()
+            for name, row in zip(self.predicted.tolist(), probabilities):
+                writer.writerow([name, *(f"{p:.6g}" for p in row)])
+        else:
+            for row in self.predicted.tolist():
+                writer.writerow([f"{value:.8g}" for value in row])
+
+    def csv_text(self) -> str:
+        buffer = io.StringIO()
+        self.write_csv(buffer)
+        return buffer.getvalue()
+
+    def summary(self) -> dict:
+        """The numbers for `--json`: counts and scores (None when the rows had no labels)."""
+        return {"task": self.task, "rows": self.n_rows, "labelled": self.n_labelled,
+                "accuracy": _number(self.accuracy), "r2": _number(self.r2), "mae": _number(self.mae)}
+
+    def score_line(self) -> str | None:
+        """One sentence for a person, or None when there were no labels to score against."""
+        if not self.n_labelled:
+            return None
+        if self.task == "classification":
+            return f"accuracy {self.accuracy:.1%} on {self.n_labelled} labelled rows"
+        return f"R^2 {self.r2:.4f}, mean absolute error {self.mae:.6g} on {self.n_labelled} labelled rows"
+
+
+def predict_file(run_path: str | Path, data_path: str | Path) -> Predictions:
+    """Apply the run saved in `run_path` (a checkpoint) to the rows of `data_path` (.csv or .npz)."""
+    from nntui.train.checkpoint import load_checkpoint
+
+    run = load_checkpoint(run_path)
+    return predict_rows(run, data_path)
+
+
+def predict_rows(run, data_path: str | Path) -> Predictions:
+    """Apply a loaded run (anything with `dataset`, `loss` and `predict_scores`) to a file's rows."""
+    data = run.dataset
+    x, labels = read_new_rows(data_path, feature_names=data.feature_names, target_name=data.target_name,
+                              task=data.task)
+    scores = np.asarray(run.predict_scores(data.standardize(x)), dtype=np.float64)
+    if data.task == "classification":
+        probabilities = np.asarray(run.loss.probabilities(scores), dtype=np.float64)
+        if probabilities.shape[1] == 1:  # one sigmoid output: p(second class)
+            probabilities = np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
+        predicted = np.array(data.class_names)[probabilities.argmax(axis=1)]
+        result = Predictions(data.task, list(data.class_names), predicted, probabilities, 0)
+        if labels is not None:
+            result.n_labelled = len(labels)
+            result.accuracy = float(np.mean(predicted == labels))
+        return result
+    values = data.targets_in_units(scores)
+    result = Predictions(data.task, list(data.class_names), values, None, 0)
+    if labels is not None:
+        result.n_labelled = len(labels)
+        result.r2, result.mae = r_squared(labels, values), float(np.mean(np.abs(labels - values)))
+    return result
+
+
+def r_squared(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """1 - (squared error) / (squared spread around the mean), averaged over target columns.
+
+    1 is perfect, 0 is no better than always predicting the mean, below 0 worse than that. A target that
+    never changes has no spread to explain: its R^2 is NaN.
+    """
+    actual, predicted = np.atleast_2d(actual.T).T, np.atleast_2d(predicted.T).T
+    residual = np.sum((actual - predicted) ** 2, axis=0)
+    spread = np.sum((actual - actual.mean(axis=0)) ** 2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_target = np.where(spread > 0, 1.0 - residual / np.where(spread > 0, spread, 1.0), np.nan)
+    return float(np.mean(per_target))
+
+
+def _number(value: float | None):
+    return None if value is None or not math.isfinite(value) else value

@@ -1,0 +1,171 @@
+"""`nntui predict RUN DATA`: a saved run applied to new rows, checked against the network's math done by hand."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from nntui.cli import main
+from nntui.train.checkpoint import load_checkpoint
+from nntui.train.data import DataError
+from nntui.train.predict import predict_file, r_squared
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def species(tmp_path):
+    """A 3-class CSV with word labels, a trained run saved from it, and the raw features."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 2)) + np.repeat([[0, 3], [3, 0], [-3, -3]], 80, axis=0)
+    labels = np.repeat(["setosa", "versicolor", "virginica"], 80)
+    path = write_csv(tmp_path / "iris.csv", ["length", "width", "species"],
+                     [[f"{a:.5f}", f"{b:.5f}", label] for (a, b), label in zip(x, labels)])
+    run = tmp_path / "run.npz"
+    assert main(["train", "--dataset", str(path), "--epochs", "15", "--hidden", "8", "--save", str(run)]) == 0
+    return path, run, np.array([[float(f"{v:.5f}") for v in row] for row in x]), labels
+
+
+def by_hand(run_path, x_raw):
+    """Softmax probabilities from the saved weights: standardise, run every layer in evaluation mode."""
+    run = load_checkpoint(run_path)
+    data = run.dataset
+    z = ((x_raw - data.feature_mean) / data.feature_std).astype(np.float32)
+    logits = run.model.forward(z, False).astype(np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True), data.class_names
+
+
+def read_output(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], rows[1:]
+
+
+def test_predicting_the_training_file_gives_a_row_per_input_with_names_and_probabilities(species, capsys):
+    path, run, x, labels = species
+    capsys.readouterr()
+    assert main(["predict", str(run), str(path)]) == 0
+    out, err = capsys.readouterr()
+    header, rows = read_output(out)
+    assert header == ["prediction", "p_setosa", "p_versicolor", "p_virginica"]
+    assert len(rows) == 240
+    probabilities = np.array([[float(p) for p in row[1:]] for row in rows])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    expected, class_names = by_hand(run, x)
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-4, atol=1e-6)
+    predicted = [row[0] for row in rows]
+    assert predicted == [class_names[i] for i in expected.argmax(axis=1)]
+    accuracy = np.mean(np.array(predicted) == labels)
+    assert err == f"nntui predict: accuracy {accuracy:.1%} on 240 labelled rows\n"
+    assert accuracy > 0.9
+
+
+def test_columns_are_matched_by_name_and_the_label_is_optional(species, tmp_path, capsys):
+    path, run, x, _ = species
+    new = write_csv(tmp_path / "new.csv", ["width", "length"], [[f"{b:.5f}", f"{a:.5f}"] for a, b in x[:7]])
+    capsys.readouterr()
+    assert main(["predict", str(run), str(new), "--out", str(tmp_path / "out.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""  # no labels: nothing to score
+    _, rows = read_output((tmp_path / "out.csv").read_text())
+    expected, class_names = by_hand(run, x[:7])
+    assert [row[0] for row in rows] == [class_names[i] for i in expected.argmax(axis=1)]
+
+
+@pytest.mark.parametrize("header, message", [
+    (["length"], "has no column 'width', which the run was trained on"),
+    (["length", "width", "colour"], "has the column 'colour', which the run was not trained on"),
+])
+def test_a_missing_or_extra_feature_column_is_refused_by_name(species, tmp_path, capsys, header, message):
+    _, run, _, _ = species
+    new = write_csv(tmp_path / "new.csv", header, [["1"] * len(header)])
+    capsys.readouterr()
+    assert main(["predict", str(run), str(new)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("nntui predict: error:")
+
+
+def test_json_holds_the_counts_the_accuracy_and_the_predictions(species, capsys):
+    path, run, x, labels = species
+    capsys.readouterr()
+    assert main(["predict", str(run), str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert err == ""
+    assert summary["rows"] == summary["labelled"] == 240 and summary["r2"] is None
+    assert summary["accuracy"] == pytest.approx(np.mean(np.array(summary["predictions"]) == labels))
+    assert np.allclose(np.sum(summary["probabilities"], axis=1), 1.0)
+
+
+def test_a_two_class_run_with_a_sigmoid_output_gives_both_probabilities(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 2))
+    path = write_csv(tmp_path / "two.csv", ["a", "b", "label"],
+                     [[f"{a:.4f}", f"{b:.4f}", "up" if a + b > 0 else "down"] for a, b in x])
+    run = tmp_path / "run.npz"
+    assert main(["train", "--dataset", str(path), "--epochs", "10", "--loss", "bce", "--save", str(run)]) == 0
+    predictions = predict_file(run, path)
+    assert predictions.probabilities.shape == (200, 2) and predictions.header() == ["prediction", "p_down", "p_up"]
+    np.testing.assert_allclose(predictions.probabilities.sum(axis=1), 1.0)
+    assert predictions.accuracy > 0.9
+
+
+def test_regression_predictions_are_in_the_data_units_and_scored_with_r2(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 2))
+    price = 250_000 + 40_000 * x[:, 0] - 15_000 * x[:, 1] + rng.normal(0, 2_000, 300)
+    path = write_csv(tmp_path / "houses.csv", ["rooms", "age", "price"],
+                     [[f"{a:.5f}", f"{b:.5f}", f"{p:.2f}"] for (a, b), p in zip(x, price)])
+    run = tmp_path / "run.npz"
+    assert main(["train", "--dataset", str(path), "--task", "regression", "--epochs", "40", "--hidden", "16",
+                 "--save", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run), str(path)]) == 0
+    out, err = capsys.readouterr()
+    header, rows = read_output(out)
+    assert header == ["prediction"] and len(rows) == 300
+    predicted = np.array([float(row[0]) for row in rows])
+    # By hand: standardise, forward, then back into dollars with the targets' statistics.
+    trained = load_checkpoint(run)
+    data = trained.dataset
+    z = ((np.round(x, 5) - data.feature_mean) / data.feature_std).astype(np.float32)
+    by_hand = trained.model.forward(z, False)[:, 0].astype(np.float64) * data.target_std[0] + data.target_mean[0]
+    np.testing.assert_allclose(predicted, by_hand, rtol=1e-6)
+    actual = np.round(price, 2)
+    r2 = 1 - np.sum((actual - predicted) ** 2) / np.sum((actual - actual.mean()) ** 2)
+    assert r2 > 0.95
+    mae = np.mean(np.abs(actual - predicted))
+    assert err.startswith(f"nntui predict: R^2 {r2:.4f}, mean absolute error ")
+    assert float(err.split("error ")[1].split()[0]) == pytest.approx(mae, rel=1e-5)
+
+
+def test_an_npz_run_predicts_an_npz_file_with_or_without_y(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(150, 3))
+    y = (x[:, 0] > 0).astype(int)
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    np.savez(tmp_path / "unlabelled.npz", x=x[:10])
+    np.savez(tmp_path / "narrow.npz", x=x[:10, :2])
+    run = tmp_path / "run.npz"
+    assert main(["train", "--dataset", str(tmp_path / "train.npz"), "--epochs", "10", "--save", str(run)]) == 0
+    labelled = predict_file(run, tmp_path / "train.npz")
+    assert labelled.n_rows == 150 and labelled.accuracy > 0.9
+    unlabelled = predict_file(run, tmp_path / "unlabelled.npz")
+    assert unlabelled.n_labelled == 0 and unlabelled.predicted.tolist() == labelled.predicted[:10].tolist()
+    with pytest.raises(DataError, match="x has 2 feature columns, but the run was trained on 3"):
+        predict_file(run, tmp_path / "narrow.npz")
+
+
+def test_r_squared_is_one_for_a_perfect_fit_and_zero_for_the_mean():
+    actual = np.array([[1.0], [2.0], [3.0], [6.0]])
+    assert r_squared(actual, actual) == 1.0
+    assert r_squared(actual, np.full_like(actual, actual.mean())) == pytest.approx(0.0)
+    assert r_squared(actual, actual[::-1]) == pytest.approx(1 - 52 / 14)  # squared errors 25+1+1+25, spread 14
