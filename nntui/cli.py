@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_field_flags(train)
     train.add_argument("--save", metavar="CKPT", help="write a checkpoint (.npz) when training ends")
     train.add_argument("--load", metavar="CKPT", help="resume the run saved in this checkpoint")
+    train.add_argument("--rewind", metavar="EPOCH", type=int,
+                       help="with --load: go back to this kept epoch of the saved run and train on from there "
+                            "(the same run replayed; with --lr, a branch)")
     train.add_argument("--metrics", metavar="CSV", help="write per-epoch metrics to this CSV file")
     train.add_argument("--save-config", metavar="TOML", dest="save_config",
                        help="write the effective configuration to this TOML file")
@@ -156,11 +159,21 @@ def session_from_args(args: argparse.Namespace):
     """A new session from the flags, or with ``--load`` the saved run (flags may change its epochs and lr)."""
     from nntui.train.session import TrainingSession
 
+    rewind = getattr(args, "rewind", None)
     if not args.load:
+        if rewind is not None:
+            raise UsageError("--rewind goes back in a saved run: give the checkpoint with --load CKPT")
         return TrainingSession(config_from_args(args))
     if args.config:
         raise UsageError("--load goes on with the configuration saved in the checkpoint; drop --config")
-    return TrainingSession.from_checkpoint(args.load, overrides=overrides_from_args(args))
+    overrides = overrides_from_args(args)
+    session = TrainingSession.from_checkpoint(args.load, overrides=overrides)
+    if rewind is not None:
+        try:
+            session.rewind(rewind, lr=overrides.get("optimizer.lr"))
+        except KeyError as error:
+            raise UsageError(f"cannot rewind {args.load}: {error.args[0]}") from None
+    return session
 
 
 def _check_classes_flag(config, n_classes) -> None:
@@ -271,6 +284,7 @@ def run_train(args: argparse.Namespace) -> int:
         "samples_per_second": round(samples / seconds, 1) if seconds > 0 else None,
         "lr": session.lr,
         "state": session.state.value,
+        "interventions": session.interventions,
     }
     if args.json:
         print(json.dumps(summary))  # a diverged run too: "state": "diverged"
