@@ -183,12 +183,16 @@ class _Rectifier(Layer):
     init_hint = "he_normal"
     has_kinks = True
 
+    def _active(self) -> np.ndarray | None:
+        """Which inputs of the last training batch were positive (None before one)."""
+        raise NotImplementedError
+
     def dead_fraction(self):
-        active = self.__dict__.get("active")  # x > 0, from the last training forward
+        active = self._active()
         return None if active is None else float(np.mean(~active.any(axis=0)))
 
     def regime(self):
-        active = self.__dict__.get("active")
+        active = self._active()
         return b"" if active is None else np.packbits(active).tobytes()
 
 
@@ -199,12 +203,16 @@ class ReLU(_Rectifier):
 
     def forward(self, x, training=True):
         if training:
-            self.active = x > 0
+            self.slope = (x > 0).astype(x.dtype)  # relu'(x), kept for backward
         return np.maximum(x, 0)
 
     def backward(self, grad_y):
-        # dL/dx = dL/dy where x > 0, else 0
-        return grad_y * self.active
+        # dL/dx = dL/dy * relu'(x),  relu'(x) = 1 where x > 0, else 0
+        return grad_y * self.slope
+
+    def _active(self):
+        slope = self.__dict__.get("slope")
+        return None if slope is None else slope > 0
 
 
 class LeakyReLU(_Rectifier):
@@ -224,6 +232,9 @@ class LeakyReLU(_Rectifier):
         if training:
             self.active = positive
         return np.where(positive, x, self.negative_slope * x)
+
+    def _active(self):
+        return self.__dict__.get("active")
 
     def backward(self, grad_y):
         # dL/dx = dL/dy where x > 0, else negative_slope * dL/dy

@@ -205,7 +205,8 @@ class SoftmaxCrossEntropy(Loss):
         if target.ndim == 1:
             # Labels must be class numbers 0..C-1: one pass checks both ends (seen as unsigned, a negative label
             # is huge), since -1 would otherwise silently mean the last class.
-            if target.dtype.kind != "i" or target.view(_UNSIGNED[target.itemsize]).max(initial=0) >= pred.shape[1]:
+            if target.dtype.kind != "i" or (n and np.maximum.reduce(target.view(_UNSIGNED[target.itemsize]))
+                                            >= pred.shape[1]):
                 target = _class_indices(target, pred.shape[1])
             if training:
                 self.probs, self.labels, self.onehot = exp, target, None

@@ -82,7 +82,8 @@ class Optimizer:
         raise NotImplementedError
 
     def update_rule(self) -> str:
-        """The update this optimizer applies with its current settings, one formula per line."""
+        """The update this optimizer applies with its current settings, one formula per line; the last line is
+        the step on the weights (``W ← W − ...``), which the app's Weights view shows under the update."""
         raise NotImplementedError
 
     def _bind(self, layout, dtype) -> None:
@@ -281,7 +282,7 @@ class Adam(Optimizer):
     def update_rule(self):
         g = "g = dL/dW + wd · W" if self.weight_decay else "g = dL/dW"
         return (f"{g}\nm ← β1 · m + (1 − β1) · g\nv ← β2 · v + (1 − β2) · g²\n"
-                "W ← W − lr · m̂ / (√v̂ + ε),  m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)")
+                "m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)\nW ← W − lr · m̂/(√v̂ + ε)")
 
 
 #: The optimizers a run configuration can name. Add one with a line: ``OPTIMIZERS["lion"] = Lion``.

@@ -158,7 +158,7 @@ async def test_the_view_shows_the_three_formulas_and_the_scales():
         await pilot.pause()
         text = shown(app)
         assert text.splitlines()[0] == WeightsView.EXPLANATION
-        for words in ("y = x · W + b", "dL/dW", "= x^T · dL/dy", "= W_after - W_before", "= -lr · dL/dW"):
+        for words in ("y = x · W + b", "dL/dW", "= x^T · dL/dy", "= W_after - W_before", "W ← W − lr · g"):
             assert words in text
         weights = session.model.layers[0].params["W"]
         scale = np.abs(downsample(weights, 22, 24)[0]).max()
@@ -209,3 +209,14 @@ def test_weights_view_80x24(snap_compare):
         await pilot.press("right")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=show_the_64x64_layer)
+
+
+def test_the_update_panel_states_the_rule_the_optimizer_applies_nesterov_included():
+    from nntui.nn import SGD, Adam, RMSProp
+    from nntui.tui.views.weights import update_formula
+
+    assert update_formula(SGD(0.1, momentum=0.9, nesterov=True)) == "W ← W − lr · (g + μ · v)"
+    assert update_formula(SGD(0.1, momentum=0.9)) == "W ← W − lr · v"
+    assert update_formula(SGD(0.1)) == "W ← W − lr · g"
+    assert update_formula(Adam()) == "W ← W − lr · m̂/(√v̂ + ε)"
+    assert update_formula(RMSProp(0.01)) == "W ← W − lr · u"

@@ -21,7 +21,6 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.content import Content
 
-from nntui.nn import SGD
 from nntui.train.insight.numbering import linear_number, stats_label
 from nntui.train.insight.weights import downsample, layer_matrices, linear_layers
 from nntui.train.session import Snapshot, TrainingSession
@@ -117,12 +116,8 @@ def scale_line(scale: float, width: int = 80) -> Text:
 
 
 def update_formula(optimizer) -> str:
-    """How the optimizer turned the gradient into the update, in a few characters."""
-    if isinstance(optimizer, SGD):
-        if optimizer.momentum:
-            return "SGD+momentum: -lr · v"
-        return "= -lr·(dL/dW + wd·W)" if optimizer.weight_decay else "= -lr · dL/dW  (SGD)"
-    return f"{type(optimizer).__name__}: per-weight step"
+    """How the optimizer turned the gradient into the update: its own rule's step on W (``W ← W − lr · v``)."""
+    return optimizer.update_rule().splitlines()[-1]
 
 
 class WeightsView(InsightView, can_focus=True):
