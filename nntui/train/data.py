@@ -24,6 +24,7 @@ Conventions, everywhere in this module:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -316,7 +317,12 @@ class Dataset:
 
 @dataclass(frozen=True)
 class BuiltinDataset:
-    """What `load_dataset` makes for a built-in name when no options are given."""
+    """What `load_dataset` makes for a built-in name when no options are given, and what makes it.
+
+    `generate` is the generator, f(n_samples, *, noise, rng[, n_classes]) -> (x, y); None for the digits, which
+    are read from the shipped file. `classes_choosable`: the generator takes `n_classes` (the others always have
+    the `n_classes` listed).
+    """
 
     name: str
     description: str
@@ -324,28 +330,33 @@ class BuiltinDataset:
     n_features: int
     n_classes: int
     default_noise: float | None
+    generate: Callable | None = field(default=None, repr=False, compare=False)
+    classes_choosable: bool = False
 
 
+#: The built-in datasets: the one list of their names. A new synthetic dataset is a generator plus one line here.
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     info.name: info
     for info in [
-        BuiltinDataset("spiral", "interleaved spiral arms, one per class", 600, 2, 3, 0.2),
-        BuiltinDataset("moons", "two interlocking half circles", 500, 2, 2, 0.1),
-        BuiltinDataset("circles", "a small ring inside a large ring", 500, 2, 2, 0.05),
-        BuiltinDataset("xor", "labels by whether x1 and x2 have the same sign", 500, 2, 2, 0.1),
-        BuiltinDataset("blobs", "round gaussian clouds, one per class", 600, 2, 3, 1.0),
+        BuiltinDataset("spiral", "interleaved spiral arms, one per class", 600, 2, 3, 0.2, spiral, True),
+        BuiltinDataset("moons", "two interlocking half circles", 500, 2, 2, 0.1, moons),
+        BuiltinDataset("circles", "a small ring inside a large ring", 500, 2, 2, 0.05, circles),
+        BuiltinDataset("xor", "labels by whether x1 and x2 have the same sign", 500, 2, 2, 0.1, xor),
+        BuiltinDataset("blobs", "round gaussian clouds, one per class", 600, 2, 3, 1.0, blobs, True),
         BuiltinDataset("digits", "8x8 images of handwritten digits 0-9 (UCI, CC BY 4.0)", 1797, 64, 10, None),
     ]
 }
 
-_GENERATORS = {"spiral": spiral, "moons": moons, "circles": circles, "xor": xor, "blobs": blobs}
-# The generators whose number of classes can be chosen; the others always have the n_classes listed above.
-_CHOOSE_N_CLASSES = {"spiral", "blobs"}
+
+def class_count_datasets() -> list[str]:
+    """The built-in datasets whose number of classes is a setting (spiral and blobs)."""
+    return [name for name, info in BUILTIN_DATASETS.items() if info.classes_choosable]
 
 
 def describe_builtin() -> list[dict]:
     """One dict per built-in dataset (the fields of `BuiltinDataset`), for `nntui datasets` to print."""
-    return [asdict(info) for info in BUILTIN_DATASETS.values()]
+    return [{key: value for key, value in asdict(info).items() if key not in ("generate", "classes_choosable")}
+            for info in BUILTIN_DATASETS.values()]
 
 
 def load_dataset(
@@ -480,9 +491,9 @@ def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> Ta
         )
     if target is not None:
         raise DataError(f"target names a column of a CSV file; the built-in dataset '{name}' has none")
-    if n_classes is not None and name not in _CHOOSE_N_CLASSES and n_classes != info.n_classes:
+    if n_classes is not None and not info.classes_choosable and n_classes != info.n_classes:
         raise DataError(
-            f"'{name}' always has {info.n_classes} classes; only {' and '.join(sorted(_CHOOSE_N_CLASSES))} "
+            f"'{name}' always has {info.n_classes} classes; only {' and '.join(sorted(class_count_datasets()))} "
             f"let you choose n_classes"
         )
 
@@ -504,12 +515,12 @@ def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> Ta
 
     n_samples = info.n_samples if n_samples is None else n_samples
     noise = info.default_noise if noise is None else noise
-    if name in _CHOOSE_N_CLASSES:
+    if info.classes_choosable:
         n_classes = info.n_classes if n_classes is None else n_classes
-        x, y = _GENERATORS[name](n_samples, n_classes=n_classes, noise=noise, rng=rng)
+        x, y = info.generate(n_samples, n_classes=n_classes, noise=noise, rng=rng)
     else:
         n_classes = info.n_classes
-        x, y = _GENERATORS[name](n_samples, noise=noise, rng=rng)
+        x, y = info.generate(n_samples, noise=noise, rng=rng)
     return Table(x, y, ["x1", "x2"], [str(label) for label in range(n_classes)])
 
 

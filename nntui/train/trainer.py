@@ -28,7 +28,7 @@ import numpy as np
 from nntui import nn
 from nntui.nn import Dropout, Linear, Sequential, activation
 from nntui.train.config import ConfigError, RunConfig, apply_overrides
-from nntui.train.data import Dataset, load_dataset
+from nntui.train.data import Dataset, class_count_datasets, load_dataset
 from nntui.train.metrics import EpochRecord, History
 from nntui.train.timeline import Timeline
 
@@ -41,8 +41,8 @@ MAX_PARAMETERS = 10_000_000
 #: the first GRAD_NORM_DENSE steps, which are all sampled: a run that explodes does it early.
 GRAD_NORM_EVERY = 5
 GRAD_NORM_DENSE = 100
-#: Built-in datasets whose number of classes is a setting.
-CLASS_COUNT_DATASETS = ("spiral", "blobs")
+#: Built-in datasets whose number of classes is a setting (from the dataset registry).
+CLASS_COUNT_DATASETS = tuple(class_count_datasets())
 
 
 class StateMismatch(ValueError):
