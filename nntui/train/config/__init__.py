@@ -45,6 +45,7 @@ from nntui.train.config.schema import (
     about,
     apply_overrides,
     option,
+    resolve_loss,
     validate_field,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "OptimizerConfig",
     "Rule",
     "RunConfig",
+    "resolve_loss",
     "TrainingConfig",
     "about",
     "apply_overrides",

@@ -204,6 +204,13 @@ def validate_field(dotted: str, value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def resolve_loss(loss: str, task: str) -> str:
+    """The loss a model is built with: "auto" means softmax_ce for classification, mse for regression."""
+    if loss != "auto":
+        return loss
+    return "softmax_ce" if task == "classification" else "mse"
+
+
 @dataclass
 class RunConfig:
     """A whole run: data, model, optimizer and training sections.
@@ -307,9 +314,7 @@ class RunConfig:
 
     def resolved_loss(self) -> str:
         """The loss to build, with "auto" resolved: softmax_ce for classification, mse for regression."""
-        if self.model.loss != "auto":
-            return self.model.loss
-        return "softmax_ce" if self.data.task == "classification" else "mse"
+        return resolve_loss(self.model.loss, self.data.task)
 
     # --- dictionaries ---
 

@@ -31,6 +31,7 @@ from nntui.train.config import (
     MAX_LAYER_WIDTH,
     ConfigError,
     parse_number,
+    resolve_loss,
     validate_field,
 )
 from nntui.train.insight.numbering import linear_number
@@ -50,13 +51,6 @@ def linear_parameter_count(n_in: int, n_out: int) -> int:
 def _cell(text: str, right: bool = False) -> Text:
     """One table cell: plain text (never markup) after a one-space gap; numbers right-aligned."""
     return Text(f" {text}", justify="right" if right else "left")
-
-
-def resolve_loss(loss: str, task: str) -> str:
-    """The loss a model is built with: "auto" means softmax_ce for classification, mse for regression."""
-    if loss != "auto":
-        return loss
-    return "softmax_ce" if task == "classification" else "mse"
 
 
 class WidthValidator(Validator):
