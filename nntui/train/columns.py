@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 #: Rows handled at a time: large enough for NumPy to run at full speed, small enough to be cheap in memory.
-BLOCK_ROWS = 1 << 15
+BLOCK_ROWS = 1 << 13
 
 #: Column names that say "I am a row number", compared case-insensitively.
 ID_NAMES = frozenset({"id", "index", "idx", "row", "row_id", "rowid", "unnamed: 0"})

@@ -1,6 +1,7 @@
 """Your own files, the odd ones included: every kind gets data that trains or one clear sentence, never a
 raw NumPy warning, never a column silently turned into zeros. And the fast reader agrees with the careful one."""
 
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -382,3 +383,35 @@ def test_a_regression_target_of_any_size_trains_at_the_default_learning_rate(tmp
     actual = data.targets_in_units(data.y_val)
     r2 = 1 - np.sum((predicted - actual) ** 2) / np.sum((actual - actual.mean()) ** 2)
     assert r2 > 0.95, r2  # the same fit at every scale: the network sees the same standardised numbers
+
+
+# --- lean loading -------------------------------------------------------------------------------------------------
+
+
+def peak_bytes(call) -> int:
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("kind", ["numeric", "words", "npz"])
+def test_loading_a_large_file_peaks_within_twice_what_numpy_alone_needs_to_read_it(tmp_path, kind):
+    from nntui.train.loadbench import write_files
+
+    small, large = write_files(tmp_path, 200, 20, seed=1), write_files(tmp_path, 200_000, 20)
+
+    def numpy_reads(paths):
+        if kind == "npz":
+            with np.load(paths["npz"]) as archive:
+                return archive["x"], archive["y"]
+        return np.loadtxt(paths["numeric"], delimiter=",", skiprows=1)
+
+    for paths in (small, large):  # warm up: one-time imports and caches are not what is measured
+        load_dataset(str(paths[kind]))
+        numpy_reads(paths)
+    ours = peak_bytes(lambda: load_dataset(str(large[kind])))
+    theirs = peak_bytes(lambda: numpy_reads(large))
+    assert ours < 2 * theirs, f"nntui peaked at {ours / 1e6:.1f} MB, numpy at {theirs / 1e6:.1f} MB"
