@@ -292,6 +292,14 @@ class Dataset:
         y_raw = np.asarray(y_raw, dtype=np.float64).reshape(len(y_raw), -1)
         return (y_raw - self.target_mean) / self.target_std
 
+    def regression_scores(self, predicted: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """MSE, MAE and R^2 of standardised predictions against standardised targets, in the data's units.
+
+        What a regression run should report: the network works in standardised units (see the class), a person
+        in the data's. R^2 is the same in both.
+        """
+        return regression_scores(self.targets_in_units(y), self.targets_in_units(predicted))
+
     @property
     def is_2d(self) -> bool:
         """True when there are exactly two features, so points and decision boundaries can be plotted."""
@@ -553,3 +561,26 @@ def _shuffled_split(
     rows = rng.permutation(n_samples)
     n_val = min(max(round(n_samples * val_fraction), 1), n_samples - 1) if n_samples >= 2 else 0
     return rows[n_val:], rows[:n_val]
+
+
+def regression_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """{"mse", "mae", "r2"} of predictions against actual values, both (n, n_targets) in the same units."""
+    actual = np.asarray(actual, dtype=np.float64).reshape(len(actual), -1)
+    predicted = np.asarray(predicted, dtype=np.float64).reshape(len(predicted), -1)
+    error = predicted - actual
+    return {"mse": float(np.mean(error ** 2)), "mae": float(np.mean(np.abs(error))),
+            "r2": r_squared(actual, predicted)}
+
+
+def r_squared(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """1 - (squared error) / (squared spread around the mean), averaged over target columns.
+
+    1 is perfect, 0 is no better than always predicting the mean, below 0 worse than that. A target that
+    never changes has no spread to explain: its R^2 is NaN.
+    """
+    actual, predicted = np.atleast_2d(actual.T).T, np.atleast_2d(predicted.T).T
+    residual = np.sum((actual - predicted) ** 2, axis=0)
+    spread = np.sum((actual - actual.mean(axis=0)) ** 2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_target = np.where(spread > 0, 1.0 - residual / np.where(spread > 0, spread, 1.0), np.nan)
+    return float(np.mean(per_target))

@@ -89,8 +89,9 @@ def measure(what: str, path: Path, warm_up_path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(sizes: list[int], n_features: int, repeat: int, folder: Path, out=sys.stdout) -> list[dict]:
-    """Measure every size; print a table as it goes; return the rows of the table."""
+def run(sizes: list[int], n_features: int, repeat: int, folder: Path, out=None) -> list[dict]:
+    """Measure every size; print a table as it goes (to `out`, standard output by default); return its rows."""
+    out = sys.stdout if out is None else out
     pairs = [("CSV, integer labels", "numeric", "nntui", "numeric", "loadtxt"),
              ("CSV, word labels", "words", "nntui", "numeric", "loadtxt"),
              ("NPZ", "npz", "nntui", "npz", "np.load")]
@@ -127,8 +128,14 @@ def run(sizes: list[int], n_features: int, repeat: int, folder: Path, out=sys.st
     return results
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line and exit code 2, like every nntui command
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nntui bench --load", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="nntui bench --load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="10000,100000,1000000", help="sizes, comma-separated")
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=1, help="measurements per side (median time, max peak)")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nntui.train.data import r_squared, regression_scores  # noqa: F401  (r_squared: re-exported)
 from nntui.train.datafiles import read_new_rows
 
 
@@ -112,22 +113,9 @@ def predict_rows(run, data_path: str | Path) -> Predictions:
     result = Predictions(data.task, list(data.class_names), values, None, 0)
     if labels is not None:
         result.n_labelled = len(labels)
-        result.r2, result.mae = r_squared(labels, values), float(np.mean(np.abs(labels - values)))
+        scores = regression_scores(labels, values)
+        result.r2, result.mae = scores["r2"], scores["mae"]
     return result
-
-
-def r_squared(actual: np.ndarray, predicted: np.ndarray) -> float:
-    """1 - (squared error) / (squared spread around the mean), averaged over target columns.
-
-    1 is perfect, 0 is no better than always predicting the mean, below 0 worse than that. A target that
-    never changes has no spread to explain: its R^2 is NaN.
-    """
-    actual, predicted = np.atleast_2d(actual.T).T, np.atleast_2d(predicted.T).T
-    residual = np.sum((actual - predicted) ** 2, axis=0)
-    spread = np.sum((actual - actual.mean(axis=0)) ** 2, axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_target = np.where(spread > 0, 1.0 - residual / np.where(spread > 0, spread, 1.0), np.nan)
-    return float(np.mean(per_target))
 
 
 def _number(value: float | None):

@@ -415,3 +415,18 @@ def test_loading_a_large_file_peaks_within_twice_what_numpy_alone_needs_to_read_
     ours = peak_bytes(lambda: load_dataset(str(large[kind])))
     theirs = peak_bytes(lambda: numpy_reads(large))
     assert ours < 2 * theirs, f"nntui peaked at {ours / 1e6:.1f} MB, numpy at {theirs / 1e6:.1f} MB"
+
+
+def test_regression_scores_are_reported_in_the_data_units(tmp_path):
+    path, _ = regression_file(tmp_path, 1e30)
+    data = load_dataset(str(path), task="regression")
+    raw = load_dataset(str(path), task="regression", standardize=False)
+    guess = data.y_val + np.random.default_rng(0).normal(0, 0.1, data.y_val.shape)  # standardised predictions
+    scores = data.regression_scores(guess, data.y_val)
+    in_units = guess * data.target_std + data.target_mean
+    error = in_units - raw.y_val
+    assert scores["mse"] == pytest.approx(np.mean(error ** 2), rel=1e-9)  # of order 1e58: the data's units
+    assert scores["mae"] == pytest.approx(np.mean(np.abs(error)), rel=1e-9)
+    spread = np.sum((raw.y_val - raw.y_val.mean()) ** 2)
+    assert scores["r2"] == pytest.approx(1 - np.sum(error ** 2) / spread, rel=1e-9)
+    assert scores["mse"] == pytest.approx(np.mean((guess - data.y_val) ** 2) * data.target_std[0] ** 2, rel=1e-9)
