@@ -161,6 +161,11 @@ def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     separator = _guess_separator(lines)
     rows = [(number, row) for number, row in _numbered_rows(lines, separator) if not _is_blank(row)]
+    if not rows:
+        raise DataError(
+            f"{where} has only blank rows at its start; it needs a header row naming the columns, then one row "
+            "per sample"
+        )
     header_line, header = rows[0]
     _check_header(header, where, separator, min_columns=2 if labelled else 1)
     return CsvLayout(separator, header, header_line, [row for _, row in rows[1:101]])
@@ -247,12 +252,19 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task
     try:
         with warnings.catch_warnings(), watching_reads(path, f"reading {path.name}", 0.0, READ_SHARE):
             warnings.simplefilter("error")  # loadtxt's "input contained no data" and the like: the careful path
+            x = labels = None
             if numeric:
-                table = np.loadtxt(path, dtype=np.float64, **options)
-                if table.shape[1] != len(header):
-                    return None
-                x, labels = _drop_column(table, target_index), table[:, target_index].copy()
-            else:
+                try:
+                    table = np.loadtxt(path, dtype=np.float64, **options)
+                except ValueError:  # a word further down: perhaps the labels are words after all
+                    if task == "regression":
+                        return None
+                    numeric = False
+                else:
+                    if table.shape[1] != len(header):
+                        return None
+                    x, labels = _drop_column(table, target_index), table[:, target_index].copy()
+            if not numeric:
                 x, labels = _read_with_word_labels(path, options, len(header), target_index, samples)
     except (ValueError, IndexError, UnicodeDecodeError, Warning):
         return None

@@ -161,6 +161,11 @@ def test_spaces_around_cells_do_not_make_new_classes(tmp_path):
     np.testing.assert_array_equal(y, [0, 1, 0])
 
 
+def test_a_file_of_blank_rows_is_called_empty(tmp_path):
+    with pytest.raises(DataError, match="has only blank rows at its start; it needs a header row"):
+        load_csv(write(tmp_path, ",,\n,,\n"))
+
+
 def test_duplicate_column_names_are_refused_naming_them(tmp_path):
     with pytest.raises(DataError, match=r"more than one column named 'a'; rename them"):
         load_csv(write(tmp_path, "a,b,a,label\n1,2,3,x\n"))
@@ -212,6 +217,7 @@ AGREEING_FILES = {
     "blank lines": "\n\na,b,label\n1,2,x\n\n3,4,y\n\n",
     "quoted": '"a","b","label"\n"1","2","x, y"\n3,4,z\n',
     "scientific": "a,b,label\n1e-300,-2.5E+10,x\n+3,.5,y\n",
+    "a word label late": "a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(150)) + "150,other\n",
 }
 
 
