@@ -16,6 +16,7 @@ import io
 import json
 import math
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="TOML", help="start from this run configuration")
     parser.add_argument("--load", metavar="CKPT",
                         help="open the run saved in this checkpoint (from ctrl+s in the app or nntui train --save)")
+    parser.add_argument("--resume", action="store_true",
+                        help="open the newest run kept for recovery (after a dropped link, a signal or q)")
     _add_field_flags(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -108,6 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--samples-checked", type=int, default=8, dest="n_check",
                        help="training samples in the check (default 8)")
     check.add_argument("--json", action="store_true", help="print one line of JSON: max_rel_error and params")
+
+    finder = commands.add_parser(
+        "lr-find", help="find a learning rate with the range test",
+        description="The learning-rate range test (Smith; fastai's lr_find): on a copy of the configured model, "
+                    "about 100 batches with the rate growing from 1e-7 to 10, stopping when the loss explodes; "
+                    "suggests the rate where the smoothed loss falls fastest.")
+    finder.add_argument("--config", metavar="TOML", help="run configuration to start from (flags override it)")
+    _add_field_flags(finder)
+    finder.add_argument("--json", action="store_true",
+                        help='print one line of JSON: {"suggested_lr": ..., "lrs": [...], "losses": [...]}')
 
     commands.add_parser("datasets", help="list the built-in datasets", description="List the built-in datasets.")
 
@@ -255,8 +268,13 @@ def run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     samples_before = session.samples_seen
     report = _EpochReporter(session, total_epochs)
-    with threadpool_limits(limits=args.threads, user_api="blas"), report:
-        session.train(on_step=report.on_step)
+    with _StopOnSignals(session) as stopped:
+        try:
+            with threadpool_limits(limits=args.threads, user_api="blas"), report:
+                session.train(on_step=report.on_step)
+        except OSError:
+            if stopped.signal is None:
+                raise  # (a hung-up terminal fails the progress output: the run is still saved below)
     seconds = time.perf_counter() - started
     samples = session.samples_seen - samples_before
     diverged = session.state is State.DIVERGED
@@ -286,6 +304,8 @@ def run_train(args: argparse.Namespace) -> int:
         "state": session.state.value,
         "interventions": session.interventions,
     }
+    if stopped.signal is not None:
+        return _report_stop(stopped.signal, session, args, summary)
     if args.json:
         print(json.dumps(summary))  # a diverged run too: "state": "diverged"
     if diverged:
@@ -295,6 +315,56 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"done: {epochs} epoch{'s' * (epochs != 1)}, {steps} step{'s' * (steps != 1)} in {seconds:.2f}s; "
               f"val loss {last.val_loss:.4f}, val accuracy {_percent(last.val_accuracy)}")
     return 0
+
+
+class _StopOnSignals:
+    """While ``nntui train`` trains: SIGHUP, SIGTERM and SIGINT stop the run after its current step (``signal``
+    names the first), so that what was asked for (--save, --metrics) is still written before the process ends."""
+
+    NAMES = ("SIGHUP", "SIGTERM", "SIGINT")
+
+    def __init__(self, session) -> None:
+        self.session, self.signal = session, None
+        self._previous: dict = {}
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for name in self.NAMES:
+                if hasattr(signal, name):
+                    self._previous[name] = signal.signal(getattr(signal, name), self._caught)
+        return self
+
+    def _caught(self, number, _frame) -> None:
+        import signal
+
+        if self.signal is None:
+            self.signal = signal.Signals(number)
+            self.session.stop()
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for name, handler in self._previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+def _report_stop(received, session, args, summary) -> int:
+    """The run was stopped by a signal: say so (the terminal may be gone: then silently) and exit 128 + signal."""
+    where = f"epoch {session.epoch}, step {session.step_count}"
+    if args.save:
+        done = f"saved to {args.save}; nntui train --load {shlex.quote(args.save)} goes on"
+    else:
+        done = "nothing saved (give --save CKPT to keep a run that may be stopped)"
+    try:
+        print(f"nntui train: {received.name}: stopped at {where}; {done}", file=sys.stderr, flush=True)
+        if args.json:
+            print(json.dumps(summary), flush=True)
+    except OSError:
+        pass
+    return 128 + int(received)
 
 
 class _LoadReporter:
@@ -425,6 +495,32 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_lr_find(args: argparse.Namespace) -> int:
+    from threadpoolctl import threadpool_limits
+
+    from nntui.train.lrfind import lr_range_test
+    from nntui.train.session import TrainingSession
+
+    session = TrainingSession(config_from_args(args))
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = lr_range_test(session.trainer, seed=session.config.training.seed)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"{'learning rate':>14} {'smoothed loss':>14}")
+    for i in range(0, len(result.lrs), max(1, len(result.lrs) // 12)):
+        print(f"{result.lrs[i]:>14.2e} {result.losses[i]:>14.4f}")
+    ending = "the loss exploded there" if result.stopped_early else "the end of the range"
+    print(f"{len(result.lrs)} steps from {result.lrs[0]:.0e} to {result.lrs[-1]:.1e} ({ending})" if result.lrs
+          else "the loss was not finite at the first rate")
+    if result.suggested_lr is None:
+        print(f"no suggestion: {result.note}")
+    else:
+        print(f"suggested learning rate: {result.suggested_lr:.2g} (steepest descent of the smoothed loss; "
+              f"try it with --lr {result.suggested_lr:.2g})")
+    return 0
+
+
 def run_datasets() -> int:
     from nntui.train.data import describe_builtin
 
@@ -440,12 +536,51 @@ def run_datasets() -> int:
 def run_app(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
+    from nntui.train.recovery import Autosaver
     from nntui.tui.app import NNTuiApp
 
+    _choose_recovery(args)
     session = session_from_args(args)
+    app = NNTuiApp(session=session, recovery=Autosaver(session))
     with threadpool_limits(limits=1, user_api="blas"):
-        NNTuiApp(session=session).run()
-    return 0
+        app.run()
+    if app.lifeline.exit_note:
+        try:
+            print(app.lifeline.exit_note, file=sys.stderr)
+        except OSError:
+            pass  # the terminal has gone (SIGHUP)
+    return app.return_code or 0
+
+
+def _choose_recovery(args: argparse.Namespace, ask=input) -> None:
+    """``--resume``: open the newest recovery file. A plain ``nntui`` on a terminal offers an interrupted run."""
+    from nntui.train import recovery
+
+    if args.resume:
+        if args.load or args.config:
+            raise UsageError("--resume opens the newest recovery file; drop --load and --config")
+        found = recovery.interrupted() or recovery.recoveries()
+        if not found:
+            raise UsageError(f"no run to resume: {recovery.recovery_dir()} holds no recovery file")
+        args.load = str(found[0].path)
+        return
+    plain = not args.load and not args.config and not overrides_given(args)
+    if not (plain and sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    offer = recovery.newest_to_offer()
+    if offer is None:
+        return
+    recovery.mark_offered(offer)
+    try:
+        answer = ask(f"nntui: resume {offer.describe()}? [Y/n] ").strip().lower()
+    except (EOFError, KeyboardInterrupt):
+        answer = "n"
+    if answer in ("", "y", "yes"):
+        args.load = str(offer.path)
+
+
+def overrides_given(args: argparse.Namespace) -> bool:
+    return any(getattr(args, name, None) is not None for name in FIELD_FLAGS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -478,6 +613,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_gradcheck(args)
         if args.command == "predict":
             return run_predict(args)
+        if args.command == "lr-find":
+            return run_lr_find(args)
         return run_app(args)
     except (UsageError, ConfigError, DataError, CheckpointError) as error:
         print(f"{getattr(error, 'prog', None) or prog}: error: {error}", file=sys.stderr)
