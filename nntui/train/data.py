@@ -6,19 +6,24 @@ Three kinds of data, one shape at the end:
   `numpy.random.Generator`, has two features, so a decision boundary can be drawn on screen, and has the
   same number of points in every class (give or take one).
 * **The 8x8 handwritten digits** (`load_digits`), a real dataset shipped with nntui (see datasets/README.md).
-* **Your own files** (`load_csv`, `load_npz`).
+* **Your own files** (`load_csv`, `load_npz`; read in `nntui.train.datafiles`).
 
 `load_dataset` turns any of them into a `Dataset`: a seeded split into a training part and a validation part,
 with the features standardised (each column shifted and scaled to mean 0 and standard deviation 1) using
 statistics measured on the training part only, so nothing about the validation part leaks into training.
+Regression targets are standardised the same way. The work is done a block of rows at a time, in float64
+(`nntui.train.columns`), so a million-row file costs little more memory than its numbers.
 
 Conventions, everywhere in this module:
 
-* features `x` are float64 of shape (n_samples, n_features);
+* raw features `x` (what the generators, `load_digits`, `load_csv` and `load_npz` return) are float64 of shape
+  (n_samples, n_features); a `Dataset`'s standardised features are float32, its statistics float64;
 * classification labels `y` are int64 class indices 0..n_classes-1 of shape (n_samples,);
 * regression targets `y` are float64 of shape (n_samples, n_targets);
 * every problem a person can fix (a missing file, a malformed CSV, a bad option) raises `DataError` with one
-  sentence that says what is wrong and how to fix it.
+  sentence that says what is wrong and how to fix it; what does not stop training but deserves a look (a
+  constant column, a row number among the features) becomes a line in `Dataset.warnings`;
+* `loading_progress` (from `nntui.train.progress`) shows how far a long load has got.
 """
 
 from __future__ import annotations
@@ -385,6 +390,8 @@ def load_dataset(
     BUILTIN_DATASETS); n_samples below 1797 also picks a random subset of the digits. `target` and `task`
     apply to CSV files (`task` to NPZ files too). The same seed gives the same arrays, bit for bit; the
     default seed is 0, so `load_dataset("moons")` in a notebook gives the same data as the app's first run.
+    With `standardize=False` features (and regression targets) keep their raw values (features as float32;
+    a value beyond float32's range is then refused, naming its column).
     """
     if not _is_int(seed) or seed < 0:
         raise DataError(f"seed must be a whole number >= 0, got {seed!r}")
