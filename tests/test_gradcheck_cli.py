@@ -38,7 +38,7 @@ def test_mean_squared_error_on_a_regression_file_passes(capsys, tmp_path):
     assert code == 0 and result["max_rel_error"] < 1e-6
 
 
-def test_dropout_layers_are_checked_in_evaluation_mode(capsys):
+def test_dropout_layers_are_checked_with_their_masks_fixed(capsys):
     code, result = run(capsys, "--dataset", "blobs", "--hidden", "8", "--dropout", "0.3")
     assert code == 0 and result["passed"]
 
@@ -102,3 +102,11 @@ def test_an_entry_whose_finite_differences_straddle_a_kink_is_left_out():
     guarded = numerical_gradient(f, x, 1e-4, stencil=4, regime=lambda: tuple(x > 0))
     assert smooth[0] == pytest.approx(0.0)  # the kink's finite difference: a slope that does not exist
     assert np.isnan(guarded[0]) and guarded[1] == pytest.approx(1.0)
+
+
+def test_the_datas_gradient_is_checked_too_and_shown_as_its_own_row(capsys):
+    code, result = run(capsys, "--dataset", "moons", "--hidden", "8")
+    assert code == 0 and result["input"] is not None and result["input"] < 1e-6
+    assert main(["gradcheck", "--dataset", "moons", "--hidden", "8"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert any(row[0] == "dL/dx" and row[-1] == "ok" for row in rows if row)
