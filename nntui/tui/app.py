@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
+from nntui.train import pace as pacing
 from nntui.train.insight.numbering import layer_numbers
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
@@ -44,10 +45,9 @@ from nntui.tui.widgets.status import StatusLine
 
 LR_FACTOR = 2.0
 LR_MIN, LR_MAX = 1e-6, 10.0
-NUMBERS_INTERVAL = 0.5  # seconds between refreshes of the status line and tables
+NUMBERS_INTERVAL = 0.25  # seconds between refreshes of the status line and tables
 CHARTS_INTERVAL = 0.33  # seconds between chart ticks; one chart per tick while training (~10-20 ms a draw)
 TRAIN_CHUNK = 0.005  # seconds of training between two turns of the event loop (keys wait at most this long)
-SLOW_MOTION = 30.0  # steps per second in slow motion (s)
 CHART_BUDGET = 0.02  # while training, building charts may take this share of the time (drawing them about as much)
 VIEW_INTERVAL = 1.0  # seconds between redraws of the visible explaining view while training
 #: The explaining views, one tab each (keys 4 to 8), by tab id.
@@ -57,8 +57,15 @@ VIEWS: dict[str, type[InsightView]] = {
 WIDE = 120  # from this width the Train tab shows both side panes
 
 
+PACE_KEYS = Binding.Group("pace", compact=True)  # s and f share one Footer entry: "s f pace"
+
+
 class NNTuiApp(App):
-    """nntui's terminal app. ``NNTuiApp()`` starts on the spiral with its default model."""
+    """nntui's terminal app. ``NNTuiApp()`` starts on the spiral with its default model.
+
+    A built-in dataset starts at a watching pace (its default run lasts ~25 s, see ``nntui.train.pace``); a user's
+    own data starts at full speed. ``s`` and ``f`` step the pace down and up, ``F`` toggles full speed.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "nntui"
@@ -82,7 +89,9 @@ class NNTuiApp(App):
         Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="["),
         Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]"),
         Binding("escape", "leave_field", "Leave field", show=False),
-        Binding("s", "slow_motion", "Slow"),
+        Binding("s", "pace('slower')", "Slower", group=PACE_KEYS),
+        Binding("f", "pace('faster')", "Faster", group=PACE_KEYS),
+        Binding("F,shift+f", "pace('full')", "Full speed", key_display="F", show=False),
         Binding("g", "gradient_check", "Grad check", show=False),
         Binding("ctrl+s", "save", "Save", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -109,6 +118,8 @@ class NNTuiApp(App):
         self._next_chart_time = 0.0
         self._proposal: tuple[RunConfig, Dataset | None, str] | None = None  # the change the open question asks about
         self._save_may_replace: tuple[str, bool] | None = None  # (name, whether the dialog saw a file there)
+        self._watching_pace = pacing.watching_pace(self._default_steps())  # where F returns from full speed
+        session.max_steps_per_second = self._starting_pace()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -172,6 +183,7 @@ class NNTuiApp(App):
         self.query_one("#accuracy-box").border_title = "accuracy"
         self.query_one("#grad-box").border_title = "gradient norm |dW| per layer (log scale)"
         self._fit_side_panes(self.size.width)
+        self.query_one(StatusLine).pace = pacing.label(self.session.max_steps_per_second)
         self._update_model_views()
         self._numbers_timer = self.set_interval(NUMBERS_INTERVAL, self._refresh_numbers)
         self._view_timer = self.set_interval(VIEW_INTERVAL, self._refresh_view)
@@ -306,7 +318,7 @@ class NNTuiApp(App):
 
     #: Actions on printable keys: while a text field has focus those keys type, so the Footer does not offer them.
     #: (Quit stays: ctrl+q quits from anywhere.)
-    TYPED_KEY_ACTIONS = frozenset({"toggle_run", "step_once", "reset", "lr_up", "lr_down", "slow_motion",
+    TYPED_KEY_ACTIONS = frozenset({"toggle_run", "step_once", "reset", "lr_up", "lr_down", "pace",
                                    "gradient_check", "help"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -318,6 +330,8 @@ class NNTuiApp(App):
         elif self.session.state is State.DIVERGED:
             self.notify("The run diverged: lower the learning rate (-) and reset (r).", severity="warning")
         self.session.toggle()
+        self._numbers_dirty = True
+        self._refresh_numbers()  # "running" at once, not at the next tick
 
     def action_step_once(self) -> None:
         if self.session.state in (State.FINISHED, State.DIVERGED):
@@ -359,6 +373,7 @@ class NNTuiApp(App):
                          lambda yes: self._reset(self.config) if yes else None)
 
     def _reset(self, config: RunConfig, dataset: Dataset | None = None) -> bool:
+        data_before = self.session.config.data.dataset
         try:
             self.session.reset(config, dataset=dataset)
         except (ConfigError, DataError) as error:
@@ -367,6 +382,8 @@ class NNTuiApp(App):
             self._refuse(config, error)
             return False
         self.config = self.session.config
+        if self.config.data.dataset != data_before:  # other data: its own starting pace (built-in or a file)
+            self._set_pace(self._starting_pace())
         self._update_model_views()
         self._snapshot = self.session.snapshot()
         self._on_snapshot(self._snapshot)
@@ -429,14 +446,34 @@ class NNTuiApp(App):
         if self.focused is not None:  # refocusing re-checks every binding and redraws the Footer: only if needed
             self.set_focus(None)
 
-    def action_slow_motion(self) -> None:
-        """Toggle slow motion: a few dozen steps a second, to watch the curves and numbers move."""
-        slow = self.session.max_steps_per_second is None
-        self.session.max_steps_per_second = SLOW_MOTION if slow else None
-        self.query_one(StatusLine).slow_motion = slow
+    def _default_steps(self) -> int:
+        """Steps in the whole configured run (what the watching pace spreads over ~25 s)."""
+        return self.session.config.training.epochs * self.session.batches_per_epoch
+
+    def _starting_pace(self) -> float | None:
+        """A built-in dataset's run starts at the watching pace; a user's own data at full speed."""
+        if self.session.config.data.dataset not in BUILTIN_DATASETS:
+            return None
+        self._watching_pace = pacing.watching_pace(self._default_steps())
+        return self._watching_pace
+
+    def action_pace(self, change: str) -> None:
+        """Slower, faster, or full speed (again F: back to the last watching pace)."""
+        current = self.session.max_steps_per_second
+        if change == "slower":
+            self._set_pace(pacing.slower(current))
+        elif change == "faster":
+            self._set_pace(pacing.faster(current))
+        else:
+            self._set_pace(None if current is not None else self._watching_pace)
+
+    def _set_pace(self, pace: float | None) -> None:
+        if pace is not None:
+            self._watching_pace = pace
+        self.session.max_steps_per_second = pace
+        self.query_one(StatusLine).pace = pacing.label(pace)
         self._numbers_dirty = True
         self._refresh_numbers()
-        self.notify(f"slow motion: {SLOW_MOTION:g} steps per second" if slow else "full speed")
 
     def action_gradient_check(self) -> None:
         """Compare the current model's gradients with finite differences (a float64 copy; training goes on)."""
@@ -623,8 +660,11 @@ class NNTuiApp(App):
                             lambda: self.action_toggle_pane("left"))
         yield SystemCommand("Hide / show the gradient pane", "]: the Train tab's right pane",
                             lambda: self.action_toggle_pane("right"))
-        yield SystemCommand("Slow motion on / off", f"s: at most {SLOW_MOTION:g} steps a second",
-                            self.action_slow_motion)
+        yield SystemCommand("Train slower", "s: the next pace down, to 1 step a second",
+                            lambda: self.action_pace("slower"))
+        yield SystemCommand("Train faster", "f: the next pace up, to full speed", lambda: self.action_pace("faster"))
+        yield SystemCommand("Full speed on / off", "F: as fast as it trains, or back to the watching pace",
+                            lambda: self.action_pace("full"))
         yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",
                             self.action_gradient_check)
         yield SystemCommand("Save the run", "ctrl+s: a checkpoint to reopen with nntui --load", self.action_save)

@@ -710,17 +710,6 @@ async def test_g_runs_a_gradient_check_of_the_current_model_and_shows_it():
         app.exit()
 
 
-async def test_s_toggles_slow_motion_and_says_so_on_the_status_line():
-    app = NNTuiApp(apply_overrides(default_config("spiral"), {"training.epochs": 100000}), blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s")
-        assert app.session.max_steps_per_second is not None
-        assert "slow motion" in str(app.query_one(StatusLine).render())
-        await pilot.press("s")
-        assert app.session.max_steps_per_second is None
-        app.exit()
-
-
 def test_the_status_line_names_the_batch_numbers_as_such_and_shows_the_last_validation():
     from nntui.tui.widgets.status import status_text
 
@@ -742,16 +731,6 @@ def test_a_huge_loss_is_shown_in_scientific_notation_and_fits_one_line():
 
     assert _number(3.23e23) == "3.230e+23"
     assert _number(0.25) == "0.2500"
-
-
-async def test_slow_motion_shows_the_rate_it_really_trains_at():
-    app = NNTuiApp(apply_overrides(default_config("spiral"), {"training.epochs": 100000}), blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("s", "space")
-        await pilot.pause(1.5)
-        rate = app._snapshot.samples_per_second
-        assert 0 < rate < 30 * 32 * 1.5  # about 30 steps of 32 samples a second, not the compute speed
-        app.exit()
 
 
 async def test_the_footer_does_not_offer_single_keys_while_a_field_takes_typing():

@@ -52,12 +52,12 @@ class StatusLine(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
         self._shown: tuple | None = None  # (state, message) of the last update
-        self.slow_motion = False
+        self.pace = ""  # how fast the run trains, as nntui.train.pace.label says it ("30 steps/s", "full speed")
 
     def show(self, snap: Snapshot) -> None:
         text = status_text(snap)
-        if self.slow_motion:
-            text += "  (slow motion)"
+        if self.pace:
+            text += f"  ·  pace {self.pace}"
         if snap.message and snap.message not in ("running", "paused"):
             # The message ends the second line, cut to fit: the whole of a long one (a divergence says what
             # to try) is in the notification and the Health view, and the charts keep their rows.
