@@ -46,16 +46,37 @@ class RangeTest:
         return {"suggested_lr": self.suggested_lr, "lrs": self.lrs, "losses": self.losses}
 
 
+@dataclass(frozen=True)
+class RangeTestSetup:
+    """What the test trains: copies of a run's model, a fresh optimizer of its kind, its loss and training data."""
+
+    model: object
+    optimizer: object
+    loss: object
+    x_train: np.ndarray
+    y_train: np.ndarray
+    batch_size: int
+
+
+def setup_from(trainer) -> RangeTestSetup:
+    """Copy what the test needs from ``trainer`` (do it between two steps: the copy must not see half a step)."""
+    return RangeTestSetup(copy.deepcopy(trainer.model), build_optimizer(trainer.config), copy.deepcopy(trainer.loss),
+                          trainer.x_train, trainer.y_train, min(trainer.batch_size, len(trainer.x_train)))
+
+
 def lr_range_test(trainer, *, start: float = LR_START, end: float = LR_END, steps: int = STEPS,
                   seed: int = 0) -> RangeTest:
     """Run the range test on copies of ``trainer``'s model and optimizer, over its training data."""
+    return run_range_test(setup_from(trainer), start=start, end=end, steps=steps, seed=seed)
+
+
+def run_range_test(setup: RangeTestSetup, *, start: float = LR_START, end: float = LR_END, steps: int = STEPS,
+                   seed: int = 0) -> RangeTest:
+    """The test itself, on a setup made by ``setup_from`` (safe in a worker thread: it touches only the copies)."""
     if not (0 < start < end) or steps < 2:
         raise ValueError(f"the range test needs 0 < start < end and at least 2 steps, got {start}, {end}, {steps}")
-    model = copy.deepcopy(trainer.model)
-    optimizer = build_optimizer(trainer.config)  # a fresh optimizer of the run's kind and settings
-    loss = copy.deepcopy(trainer.loss)
-    x_train, y_train = trainer.x_train, trainer.y_train
-    batch = min(trainer.batch_size, len(x_train))
+    model, optimizer, loss = setup.model, setup.optimizer, setup.loss
+    x_train, y_train, batch = setup.x_train, setup.y_train, setup.batch_size
     rng = np.random.default_rng(seed)
     order, position = rng.permutation(len(x_train)), 0
     growth = (end / start) ** (1 / (steps - 1))
@@ -113,4 +134,16 @@ def steepest_descent(lrs: list[float], losses: list[float]) -> tuple[float | Non
     return float(lrs[centres[steepest]]), ""
 
 
-__all__ = ["EXPLODED", "LR_END", "LR_START", "STEPS", "SKIP_START", "RangeTest", "lr_range_test", "steepest_descent"]
+__all__ = [
+    "EXPLODED",
+    "LR_END",
+    "LR_START",
+    "SKIP_START",
+    "STEPS",
+    "RangeTest",
+    "RangeTestSetup",
+    "lr_range_test",
+    "run_range_test",
+    "setup_from",
+    "steepest_descent",
+]
