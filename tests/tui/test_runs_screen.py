@@ -1,0 +1,86 @@
+"""Earlier runs as ghosts, kept epochs to go back to, and the log: the runs screen over a real timeline."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.widgets import OptionList
+
+from nntui.train.config import apply_overrides, default_config
+from nntui.train.session import TrainingSession
+from nntui.tui.runs_screen import MAX_GHOSTS, RunsScreen, describe_run, ghost_series
+
+
+def race() -> TrainingSession:
+    """The optimizer race begun: an Adam run of 2 epochs, then the same data and seed with SGD, 1 epoch."""
+    config = apply_overrides(default_config("moons"), {"data.n_samples": 200, "training.epochs": 50})
+    session = TrainingSession(config)
+    for _ in range(2 * session.trainer.batches_per_epoch):
+        session.step()
+    session.reset(apply_overrides(config, {"optimizer.name": "sgd", "optimizer.lr": 0.1}))
+    for _ in range(session.trainer.batches_per_epoch):
+        session.step()
+    return session
+
+
+class Host(App):
+    def __init__(self, session: TrainingSession) -> None:
+        super().__init__()
+        self.session, self.hidden, self.answers = session, set(), []
+
+    def on_mount(self) -> None:
+        self.push_screen(RunsScreen(self.session.timeline, self.hidden), self.answers.append)
+
+
+def test_an_earlier_run_says_what_came_next_and_how_it_ended():
+    session = race()
+    timeline = session.timeline
+    assert len(timeline.abandoned) == 1
+    text = describe_run(timeline, 0)
+    assert text.startswith("run 1  10 steps  val ") and "%" in text
+    assert text.endswith("then edit: optimizer.lr, optimizer.name")
+
+
+def test_ghosts_are_the_shown_earlier_runs_at_most_a_few():
+    session = race()
+    timeline = session.timeline
+    [ghost] = ghost_series(timeline, set(), "loss")
+    steps, losses = timeline.abandoned[0].history.step_loss.arrays()
+    assert ghost.label == "run 1" and list(ghost.xs) == list(steps) and list(ghost.ys) == list(losses)
+    assert ghost_series(timeline, {0}, "loss") == []
+    for _ in range(MAX_GHOSTS + 2):  # more runs than ghosts drawn
+        session.reset()
+        session.step()
+    assert [g.label for g in ghost_series(timeline, set(), "accuracy")][-1] == f"run {len(timeline.abandoned)}"
+    assert len(ghost_series(timeline, set(), "accuracy")) == MAX_GHOSTS
+
+
+async def test_space_hides_a_run_and_enter_on_an_epoch_asks_to_go_back_there():
+    app = Host(race())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        runs = app.screen.query_one("#runs", OptionList)
+        assert app.focused is runs
+        await pilot.press("space")
+        assert app.hidden == {0}
+        assert str(runs.get_option_at_index(0).prompt).startswith("  run 1")
+        await pilot.press("space")
+        assert app.hidden == set()
+        await pilot.press("tab")
+        epochs = app.screen.query_one("#epochs", OptionList)
+        assert app.focused is epochs
+        assert [str(epochs.get_option_at_index(i).prompt) for i in range(epochs.option_count)] == \
+            ["epoch 1", "epoch 0"]
+        await pilot.press("down", "enter")
+        await pilot.pause()
+    assert app.answers == [0]
+
+
+async def test_the_log_lists_the_interventions_newest_first():
+    session = race()
+    session.set_lr(0.05)
+    app = Host(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        log = str(app.screen.query_one("#log").render())
+    lines = log.splitlines()
+    assert "lr" in lines[0] and "edit: optimizer.lr, optimizer.name" in lines[1]
