@@ -567,3 +567,15 @@ def test_a_folder_named_like_a_data_file_is_called_a_folder(tmp_path):
     (tmp_path / "data.csv").mkdir()
     with pytest.raises(DataError, match="is a folder"):
         load_dataset(str(tmp_path / "data.csv"), seed=0)
+
+
+def test_unstandardize_gives_back_whole_pixel_values_exactly():
+    data = load_dataset("digits", seed=0)
+    raw = load_dataset("digits", seed=0, standardize=False)  # the same split, raw pixels (exact in float32)
+    back = data.unstandardize(data.x_val)
+    assert back.dtype == np.float64
+    np.testing.assert_array_equal(back, raw.x_val)
+    # Values that are not whole numbers come back within float32's rounding, not snapped.
+    moons = load_dataset("moons", seed=0)
+    raw_moons = load_dataset("moons", seed=0, standardize=False)
+    np.testing.assert_allclose(moons.unstandardize(moons.x_val), raw_moons.x_val, rtol=1e-6, atol=1e-6)

@@ -81,7 +81,7 @@ def class_probabilities(session: TrainingSession, x: np.ndarray) -> np.ndarray:
 def raw_validation_images(session: TrainingSession, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
     """Validation images in raw pixel units, (n, height, width): x_val * feature_std + feature_mean."""
     data = session.dataset
-    raw = data.x_val[rows] * data.feature_std + data.feature_mean
+    raw = data.unstandardize(data.x_val[rows])
     return raw.reshape(-1, *data.image_shape)
 
 

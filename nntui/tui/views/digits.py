@@ -344,7 +344,7 @@ def _raw_range(session: TrainingSession) -> tuple[float, float]:
     data = session.dataset
     if len(data.x_train) == 0:
         return 0.0, 1.0
-    raw = data.x_train * data.feature_std + data.feature_mean
+    raw = data.unstandardize(data.x_train)
     return float(raw.min()), float(raw.max())
 
 
