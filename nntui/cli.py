@@ -477,7 +477,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from nntui.train.predict import predict_file
 
     _check_output(args.out, ".csv", "predictions")
-    predictions = predict_file(args.run, args.data)
+    with _LoadReporter():  # the run's own data is read again (for its statistics), then the new rows
+        predictions = predict_file(args.run, args.data)
     if args.out:
         write_atomically(args.out, predictions.csv_text())
     if args.json:
