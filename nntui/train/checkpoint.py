@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import weakref
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,10 +43,22 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be written or read, with a message saying why."""
 
 
-def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, replace: bool = True) -> Path:
+def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, replace: bool = True,
+                    note: Mapping[str, Any] | None = None) -> Path:
     """Write ``trainer`` (and its timeline) to ``path`` (``.npz``) atomically; returns the path written.
 
     ``replace=False``: raise FileExistsError, changing nothing, if ``path`` exists when the file is put in place.
+    ``note``: a few plain values stored beside the run (a recovery file says why and when it was written).
+    """
+    return write_contents(checkpoint_contents(trainer, path, note=note), path, replace=replace)
+
+
+def checkpoint_contents(trainer: Trainer, path: str | os.PathLike,
+                        note: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """What ``save_checkpoint`` writes, taken now: the arrays of the file, ``meta`` among them.
+
+    Nothing in it is shared with the live trainer (kept timeline states never change), so another thread may
+    write it (``write_contents``) while training goes on.
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -65,10 +78,15 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, replace: bool 
         "data_sha256": data_fingerprint(trainer.dataset),
         "trainer": state["meta"],
         "timeline": timeline_meta,
+        "note": dict(note or {}),
     }
     arrays["meta"] = np.array(json.dumps(meta))
-    write_atomically(path, lambda file: np.savez(file, **arrays), replace=replace)
-    return path
+    return arrays
+
+
+def write_contents(contents: dict[str, np.ndarray], path: str | os.PathLike, *, replace: bool = True) -> Path:
+    """Write what ``checkpoint_contents`` took to ``path``, atomically (see ``nntui.train.files``)."""
+    return write_atomically(path, lambda file: np.savez(file, **contents), replace=replace)
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -95,6 +113,18 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
             f"{str(path)!r} is a version {meta.get('version')} checkpoint; this nntui reads versions "
             f"{' and '.join(map(str, READABLE_VERSIONS))}")
     return meta, arrays
+
+
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """Only the checkpoint's metadata (quick: the arrays are not read); CheckpointError if it is not one."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(data["meta"].item()) if "meta" in data.files else None
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as error:
+        raise CheckpointError(f"{str(path)!r} is not a readable nntui checkpoint ({type(error).__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{str(path)!r} is not an nntui checkpoint")
+    return meta
 
 
 def load_checkpoint(path: str | os.PathLike, *, overrides: Mapping[str, Any] | None = None,
@@ -160,18 +190,31 @@ def _same_file(a, b) -> bool:
     return os.path.abspath(os.path.expanduser(str(a))) == os.path.abspath(os.path.expanduser(str(b)))
 
 
+_fingerprints: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dataset -> its hash (autosaves repeat)
+
+
 def data_fingerprint(dataset) -> str:
     """A hash of the data a run trains and validates on: a run can only go on exactly on the same data.
 
     Features are hashed as float32 (what the engine trains on by default) whatever type the data layer holds
-    them in, so that a change of that type alone does not make every saved run unusable.
+    them in, so that a change of that type alone does not make every saved run unusable. Worked out once per
+    dataset object (a dataset's arrays do not change).
     """
+    try:
+        return _fingerprints[dataset]
+    except (KeyError, TypeError):
+        pass
     digest = hashlib.sha256()
     for array in (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val):
         if np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float32)
         digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+    fingerprint = digest.hexdigest()
+    try:
+        _fingerprints[dataset] = fingerprint
+    except TypeError:
+        pass  # not weakly referable: worked out each time
+    return fingerprint
 
 
 def _version_1_fingerprint(dataset) -> str:

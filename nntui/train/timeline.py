@@ -84,11 +84,14 @@ class Timeline:
         for later in [e for e in self._states if e > epoch]:
             del self._states[later], self._sizes[later]
 
-    def state_at(self, epoch: int) -> dict[str, Any]:
-        """A copy of the kept state of epoch ``epoch``; KeyError with a message naming the kept epochs."""
+    def state_at(self, epoch: int, history: History) -> dict[str, Any]:
+        """A copy of the kept state of epoch ``epoch`` (a ``Trainer.state_dict()``; ``history``: the run's now).
+
+        KeyError with a message naming the kept epochs when ``epoch`` is not one of them.
+        """
         if epoch not in self._states:
             raise KeyError(f"epoch {epoch} is not kept; kept epochs: {describe_epochs(self.epochs)}")
-        return _expanded(self._states[epoch])
+        return _expanded(self._states[epoch], history)
 
     @property
     def epochs(self) -> list[int]:
@@ -140,11 +143,9 @@ class Timeline:
             "epochs": {},
         }
         arrays: dict[str, np.ndarray] = {}
-        for epoch in self._states:
-            state = _expanded(self._states[epoch])
-            meta["epochs"][str(epoch)] = state["meta"]
-            for key, value in state["arrays"].items():
-                arrays[f"{epoch}/{key}"] = value
+        for epoch, compact in self._states.items():  # one array per kept state: its packed bytes, as they are
+            arrays[str(epoch)] = compact["blob"]
+            meta["epochs"][str(epoch)] = {"layout": compact["layout"], "meta": compact["meta"]}
         return meta, arrays
 
     @classmethod
@@ -156,12 +157,13 @@ class Timeline:
         timeline.abandoned = [AbandonedRun(int(run["left_at_step"]), History.from_state(run["history"]))
                               for run in meta.get("abandoned", [])]
         for epoch_text in sorted(meta.get("epochs", {}), key=int):
-            epoch = int(epoch_text)
-            prefix = f"{epoch}/"
-            state_arrays = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
-            compact = _compact({"arrays": state_arrays, "meta": meta["epochs"][epoch_text]})
-            timeline._states[epoch] = compact
-            timeline._sizes[epoch] = _size(compact)
+            saved = meta["epochs"][epoch_text]
+            blob = arrays[epoch_text]
+            if blob.dtype != np.uint8 or blob.ndim != 1:
+                raise ValueError(f"kept epoch {epoch_text} is damaged")
+            compact = {"blob": blob, "layout": saved["layout"], "meta": saved["meta"]}
+            timeline._states[int(epoch_text)] = compact
+            timeline._sizes[int(epoch_text)] = _size(compact)
         return timeline
 
 
@@ -177,34 +179,57 @@ def describe_epochs(epochs: list[int]) -> str:
     return ", ".join(parts) or "none"
 
 
-# A kept state holds its history's point series as float64 arrays instead of lists of Python floats: a quarter
-# of the memory, and the values come back exactly.
+# A kept state is packed into one byte buffer: its arrays and its history's point series (float64, a quarter of
+# the memory lists of Python floats take; the values come back exactly), so a checkpoint writes one array per kept
+# state. Of its epoch records and learning-rate changes it keeps only how many there were: they are the first ones of the run's history now, which descends from every kept state (states
+# after a point the run went back to are forgotten), so they are taken from there when the state is used.
 
 def _compact(state: dict[str, Any]) -> dict[str, Any]:
+    """A trainer state packed for keeping: every array (and history series) in one byte buffer, plus small meta."""
+    arrays = dict(state["arrays"])
     meta = copy.copy(state["meta"])
-    meta["history"] = _map_series(meta["history"], lambda values: np.asarray(values, dtype=np.float64))
-    return {"arrays": state["arrays"], "meta": meta}
+    history = {k: v for k, v in meta["history"].items() if k not in ("epochs", "lr_changes")}
+    history["n_epochs"], history["n_lr_changes"] = len(meta["history"]["epochs"]), len(meta["history"]["lr_changes"])
+
+    def to_array(values) -> str:
+        key = f"series/{len(arrays)}"
+        arrays[key] = np.asarray(values, dtype=np.float64)
+        return key
+
+    meta["history"] = _map_series(history, to_array)
+    layout, offset = [], 0
+    for key, value in arrays.items():
+        layout.append([key, value.dtype.str, list(value.shape), offset, value.nbytes])
+        offset += -(-value.nbytes // 16) * 16  # each array starts 16-byte aligned
+    blob = np.empty(offset, dtype=np.uint8)
+    for (key, _dtype, _shape, start, nbytes), value in zip(layout, arrays.values()):
+        blob[start:start + nbytes] = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
+    return {"blob": blob, "layout": layout, "meta": meta}
 
 
-def _expanded(compact: dict[str, Any]) -> dict[str, Any]:
+def _expanded(compact: dict[str, Any], history: History) -> dict[str, Any]:
+    blob = compact["blob"]
+    arrays = {key: blob[start:start + nbytes].view(np.dtype(dtype)).reshape(shape).copy()
+              for key, dtype, shape, start, nbytes in compact["layout"]}
     meta = copy.deepcopy({k: v for k, v in compact["meta"].items() if k != "history"})
-    meta["history"] = _map_series(compact["meta"]["history"], lambda values: np.asarray(values).tolist())
-    return {"arrays": {k: v.copy() for k, v in compact["arrays"].items()}, "meta": meta}
+    kept = _map_series(compact["meta"]["history"], lambda key: arrays.pop(key).tolist())
+    n_epochs, n_lr_changes = kept.pop("n_epochs"), kept.pop("n_lr_changes")
+    if len(history.epochs) < n_epochs or len(history.lr_changes) < n_lr_changes:
+        raise ValueError("the run's history does not reach back to this kept state")
+    kept["epochs"] = [asdict(record) for record in history.epochs[:n_epochs]]
+    kept["lr_changes"] = [list(change) for change in history.lr_changes[:n_lr_changes]]
+    meta["history"] = kept
+    return {"arrays": arrays, "meta": meta}
 
 
 def _map_series(history: dict[str, Any], convert) -> dict[str, Any]:
+    """``history`` (a ``History.state()``) with every point series' xs and ys passed through ``convert``."""
     def series(state: dict[str, Any]) -> dict[str, Any]:
         return {**state, "xs": convert(state["xs"]), "ys": convert(state["ys"])}
 
     return {**history, "step_loss": series(history["step_loss"]), "step_accuracy": series(history["step_accuracy"]),
-            "grad_norms": {name: series(s) for name, s in history["grad_norms"].items()},
-            "epochs": list(history["epochs"]), "lr_changes": list(history["lr_changes"])}
+            "grad_norms": {name: series(s) for name, s in history["grad_norms"].items()}}
 
 
 def _size(compact: dict[str, Any]) -> int:
-    arrays = sum(value.nbytes for value in compact["arrays"].values())
-    history = compact["meta"]["history"]
-    series = [history["step_loss"], history["step_accuracy"], *history["grad_norms"].values()]
-    points = sum(s["xs"].nbytes + s["ys"].nbytes for s in series)
-    records = 200 * len(history["epochs"])  # an epoch record as a dict of seven numbers, roughly
-    return arrays + points + records
+    return compact["blob"].nbytes

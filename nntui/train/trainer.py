@@ -292,7 +292,7 @@ class Trainer:
         way the abandoned future (its curves) is kept in the timeline to compare with. A ``KeyError`` names the
         kept epochs when ``epoch`` is not one of them.
         """
-        state = self.timeline.state_at(epoch)  # raises first: nothing changes for an epoch not kept
+        state = self.timeline.state_at(epoch, self.history)  # raises first: nothing changes for an epoch not kept
         if lr is not None:
             lr = float(lr)
             if not (math.isfinite(lr) and 0 < lr <= 10):

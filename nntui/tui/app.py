@@ -29,8 +29,10 @@ from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train import pace as pacing
 from nntui.train.insight.numbering import layer_numbers
+from nntui.train.recovery import Autosaver
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
+from nntui.tui.lifeline import Lifeline
 from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, SaveScreen
 from nntui.tui.views.base import InsightView
 from nntui.tui.views.boundary import BoundaryView
@@ -96,11 +98,15 @@ class NNTuiApp(App):
         Binding("ctrl+s", "save", "Save", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False),
     ]
 
     def __init__(self, config: RunConfig | None = None, *, session: TrainingSession | None = None,
-                 blink: bool = True) -> None:
-        """Start from ``config`` (default: the spiral), or go on with ``session`` (e.g. one from a checkpoint)."""
+                 blink: bool = True, recovery: Autosaver | None = None) -> None:
+        """Start from ``config`` (default: the spiral), or go on with ``session`` (e.g. one from a checkpoint).
+
+        ``recovery``: keeps the run in a recovery file (``nntui`` passes one; tests and scripts usually don't).
+        """
         super().__init__()
         if session is None:
             session = TrainingSession((config or default_config("spiral")).validate())
@@ -108,6 +114,7 @@ class NNTuiApp(App):
         self.config = session.config
         session.on_snapshot, session.publish_interval = self._on_snapshot, NUMBERS_INTERVAL
         self.blink = blink
+        self.lifeline = Lifeline(self, recovery)  # autosave, signals, ctrl+z: nothing lost, terminal sane
         self._snapshot: Snapshot = self.session.snapshot()
         self._numbers_dirty = self._charts_dirty = True
         self._notified_divergence = False
@@ -192,6 +199,7 @@ class NNTuiApp(App):
         self._refresh_numbers()
         self._refresh_charts()
         self._start_training_loop()
+        self.lifeline.start()
 
     def _start_training_loop(self) -> None:
         self.run_worker(self.session.run(chunk_seconds=TRAIN_CHUNK), name="training", group="training", exclusive=True,
@@ -549,6 +557,7 @@ class NNTuiApp(App):
         except OSError as error:
             return f"cannot write {text}: {error.strerror or error}"
         s = self.session
+        self.lifeline.mark_saved()
         self.notify(f"Saved epoch {s.epoch}, step {s.step_count} to {path}. Open it again with: "
                     f"nntui --load {shlex.quote(str(path))}", title="run saved", timeout=8)
         return None
@@ -558,6 +567,7 @@ class NNTuiApp(App):
         self.notify("Press q to quit (ctrl+q from inside a text field).", title="Do you want to quit?")
 
     async def action_quit(self) -> None:
+        self.lifeline.on_quit()
         self.session.stop()
         self.exit()
 
