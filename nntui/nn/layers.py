@@ -47,13 +47,6 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
 
-    def __getattr__(self, name: str):
-        # Reached only for attributes never set: say what usually causes it instead of a bare AttributeError.
-        if name in ("params", "grads"):
-            raise AttributeError(f"{type(self).__name__} has no {name!r}: its __init__ must call "
-                                 "super().__init__() (which creates params and grads)")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         raise NotImplementedError
 
@@ -203,16 +196,16 @@ class ReLU(_Rectifier):
 
     def forward(self, x, training=True):
         if training:
-            self.slope = (x > 0).astype(x.dtype)  # relu'(x), kept for backward
+            self.x = x
         return np.maximum(x, 0)
 
     def backward(self, grad_y):
-        # dL/dx = dL/dy * relu'(x),  relu'(x) = 1 where x > 0, else 0
-        return grad_y * self.slope
+        # dL/dx = dL/dy where x > 0, else 0
+        return grad_y * (self.x > 0)
 
     def _active(self):
-        slope = self.__dict__.get("slope")
-        return None if slope is None else slope > 0
+        x = self.__dict__.get("x")
+        return None if x is None else x > 0
 
 
 class LeakyReLU(_Rectifier):

@@ -61,12 +61,10 @@ class Loss:
         """The prediction for each row: a class number, or for regression the output itself."""
         return np.asarray(logits)
 
-    def __getattr__(self, name: str):
-        # Only reached for an attribute that forward() has not set yet: say so, instead of a bare AttributeError.
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise AttributeError(f"{type(self).__name__} has no {name!r} yet: call forward(pred, target) before "
-                             "backward() (a training forward: training=False keeps nothing)")
+    def _forward_first(self) -> AttributeError:
+        """The error for a backward with no training forward before it."""
+        return AttributeError(f"{type(self).__name__}.backward() has nothing to work on yet: call forward(pred, "
+                              "target) before backward() (a training forward: training=False keeps nothing)")
 
     def backward(self) -> np.ndarray:
         raise NotImplementedError
@@ -89,6 +87,8 @@ class MSE(Loss):
     title = "mean squared error"
     formula = "L = mean((pred - target)^2)"
 
+    diff = None  # pred - target, from the last training forward
+
     def forward(self, pred, target, training=True):
         target = _as_target(target, pred)
         diff = pred - target
@@ -98,6 +98,8 @@ class MSE(Loss):
 
     def backward(self):
         # dL/dpred = 2 (pred - target) / number of elements
+        if self.diff is None:
+            raise self._forward_first()
         return self.diff * (2.0 / self.diff.size)
 
 
@@ -111,6 +113,8 @@ class BinaryCrossEntropy(Loss):
     name = "bce"
     title = "binary cross-entropy"
     formula = "p = sigmoid(pred)\nL = -(target · log p + (1 - target) · log(1 - p))"
+
+    z = None  # the logits of the last training forward
 
     def forward(self, pred, target, training=True):
         target = _as_target(target, pred)
@@ -131,6 +135,8 @@ class BinaryCrossEntropy(Loss):
 
     def backward(self):
         # dL/dz = (sigmoid(z) - y) / number of elements; sigmoid written via tanh so it cannot overflow
+        if self.z is None:
+            raise self._forward_first()
         p = 0.5 * (1 + np.tanh(0.5 * self.z))
         p -= self.y
         p *= 1.0 / p.size
@@ -178,6 +184,7 @@ class SoftmaxCrossEntropy(Loss):
     """
 
     name = "softmax_ce"
+    probs = None  # softmax of the last training forward's logits, until backward turns it into the gradient
     title = "softmax cross-entropy"
     formula = "p = softmax(pred) = exp(pred) / sum(exp(pred))\nL = -log p[target]"
 
@@ -195,7 +202,8 @@ class SoftmaxCrossEntropy(Loss):
         # sample, and the optimizers square the gradients made from them. So the gaps are floored at a quarter
         # of the exponent range: a probability is then at least ~3e-10 in float32 (~1e-77 in float64), far
         # below what changes p[target] (float32 resolves 6e-8 near 1) or the loss.
-        exp = np.maximum(shifted, _exp_floor(shifted.dtype))
+        floor = _EXP_FLOORS.get(shifted.dtype) or _exp_floor(shifted.dtype)
+        exp = np.maximum(shifted, floor)
         np.exp(exp, out=exp)
         sums = np.add.reduce(exp, axis=1)
         exp /= sums[:, None]
@@ -208,9 +216,10 @@ class SoftmaxCrossEntropy(Loss):
             if target.dtype.kind != "i" or (n and np.maximum.reduce(target.view(_UNSIGNED[target.itemsize]))
                                             >= pred.shape[1]):
                 target = _class_indices(target, pred.shape[1])
+            rows = np.arange(n)
             if training:
-                self.probs, self.labels, self.onehot = exp, target, None
-            return float(np.add.reduce(np.log(sums) - shifted[np.arange(n), target])) / n
+                self.probs, self.labels, self.onehot, self.rows = exp, target, None, rows
+            return float(np.add.reduce(np.log(sums) - shifted[rows, target])) / n
         onehot = target.astype(pred.dtype, copy=False)
         if training:
             self.probs, self.labels, self.onehot = exp, None, onehot
@@ -227,13 +236,15 @@ class SoftmaxCrossEntropy(Loss):
     def backward(self):
         # dL/dz = (softmax(z) - onehot(target)) / batch
         grad = self.probs
+        if grad is None and "labels" not in vars(self):
+            raise self._forward_first()
         if grad is None:
             raise RuntimeError("SoftmaxCrossEntropy.backward() was already called for this forward (it turns the "
                                "forward's probabilities into the gradient, in place): call forward() again")
         self.probs = None  # (a view of the probabilities: use probabilities(logits))
         n = grad.shape[0]
         if self.onehot is None:
-            grad[np.arange(n), self.labels] -= 1
+            grad[self.rows, self.labels] -= 1
         else:
             grad -= self.onehot
         grad *= 1.0 / n

@@ -698,10 +698,10 @@ def test_evaluating_and_predicting_leave_the_last_training_batch_in_the_layers()
     session = TrainingSession(apply_overrides(default_config("spiral"), {"training.epochs": 5}))
     session.step(collect_stats=True)
     before = session.layer_stats()
-    cached = session.model.layers[1].slope  # the ReLU's derivative, kept for its backward
+    cached = session.model.layers[1].x  # the ReLU input, kept for its backward
     session.evaluate(session.x_val, session.y_val)
     session.predict(np.zeros((7, 2)))
-    assert session.model.layers[1].slope is cached
+    assert session.model.layers[1].x is cached
     assert session.layer_stats() == before
 
 
