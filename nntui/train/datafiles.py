@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 import struct
 import warnings
 import zipfile
@@ -147,12 +148,17 @@ def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
     """Find the separator and read and check the header row (the first row that is not blank)."""
     with open(path, "rb") as file:
         head = file.read(_SNIFF_BYTES)
+        while b"\n" not in head.lstrip() and len(head) % _SNIFF_BYTES == 0 and head:  # a very wide header
+            more = file.read(_SNIFF_BYTES)
+            if not more:
+                break
+            head += more
     if not head.strip():
         raise DataError(
             f"{where} is empty; it needs a header row naming the columns, then one row per sample"
         )
     # Cut at the last whole line, unless the file is shorter than what was read.
-    if len(head) == _SNIFF_BYTES and b"\n" in head:
+    if len(head) % _SNIFF_BYTES == 0 and b"\n" in head:
         head = head[: head.rindex(b"\n") + 1]
     try:
         text = head.decode("utf-8-sig")
@@ -160,7 +166,10 @@ def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
         raise DataError(f"{where} is not UTF-8 text; save it as CSV (UTF-8) and try again") from None
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     separator = _guess_separator(lines)
-    rows = [(number, row) for number, row in _numbered_rows(lines, separator) if not _is_blank(row)]
+    try:
+        rows = [(number, row) for number, row in _numbered_rows(lines, separator) if not _is_blank(row)]
+    except csv.Error as error:
+        raise DataError(f"{where} could not be read as CSV ({error}); check its quoting") from None
     if not rows:
         raise DataError(
             f"{where} has only blank rows at its start; it needs a header row naming the columns, then one row "
@@ -175,7 +184,10 @@ def _guess_separator(lines: list[str]) -> str:
     """The separator that splits the header row into the most columns, rows below agreeing; ',' if none does."""
     best, best_columns = ",", 1
     for separator in SEPARATORS:
-        rows = [row for _, row in _numbered_rows(lines[:50], separator) if not _is_blank(row)]
+        try:
+            rows = [row for _, row in _numbered_rows(lines[:50], separator) if not _is_blank(row)]
+        except csv.Error:  # a "field" over 128 kB: a long line this separator does not split
+            continue
         columns = len(rows[0]) if rows else 0
         agrees = len(rows) < 2 or len(rows[1]) == columns
         if columns > best_columns and agrees:
@@ -211,7 +223,7 @@ def _check_header(header: list[str], where: str, separator: str, min_columns: in
         raise DataError(
             f"{where} has a column with an empty name in its header row; give every column a name"
         )
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
         raise DataError(
             f"{where} has more than one column named {', '.join(map(repr, duplicates))}; rename them "
@@ -539,13 +551,14 @@ def read_new_rows(
     where = f"CSV file '{path}'"
     layout = sniff_csv(path, where, labelled=False)
     header = layout.header
-    missing = [name for name in feature_names if name not in header]
+    known, present = set(feature_names), set(header)
+    missing = [name for name in feature_names if name not in present]
     if missing:
         raise DataError(
             f"{where} has no column {_names(missing)}, which the run was trained on; its columns are: "
             f"{', '.join(header)}"
         )
-    extra = [name for name in header if name not in feature_names and name != target_name]
+    extra = [name for name in header if name not in known and name != target_name]
     if extra:
         raise DataError(
             f"{where} has the column {_names(extra)}, which the run was not trained on; it knows "
@@ -557,8 +570,8 @@ def read_new_rows(
     else:
         table = _read_csv_fast(path, layout, None, task) or read_csv_careful(path, layout, None, task, where)
         labels = None
-    order = [table.feature_names.index(name) for name in feature_names]
-    return table.x[:, order], labels
+    position = {name: i for i, name in enumerate(table.feature_names)}
+    return table.x[:, [position[name] for name in feature_names]], labels
 
 
 def _names(names: list[str]) -> str:

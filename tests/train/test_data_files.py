@@ -404,10 +404,10 @@ def peak_bytes(call) -> int:
 
 
 @pytest.mark.parametrize("kind", ["numeric", "words", "npz"])
-def test_loading_a_large_file_peaks_within_twice_what_numpy_alone_needs_to_read_it(tmp_path, kind):
+def test_loading_100k_rows_peaks_within_twice_what_numpy_alone_needs_to_read_them(tmp_path, kind):
     from nntui.train.loadbench import write_files
 
-    small, large = write_files(tmp_path, 200, 20, seed=1), write_files(tmp_path, 200_000, 20)
+    small, large = write_files(tmp_path, 200, 20, seed=1), write_files(tmp_path, 100_000, 20)
 
     def numpy_reads(paths):
         if kind == "npz":
@@ -436,3 +436,15 @@ def test_regression_scores_are_reported_in_the_data_units(tmp_path):
     spread = np.sum((raw.y_val - raw.y_val.mean()) ** 2)
     assert scores["r2"] == pytest.approx(1 - np.sum(error ** 2) / spread, rel=1e-9)
     assert scores["mse"] == pytest.approx(np.mean((guess - data.y_val) ** 2) * data.target_std[0] ** 2, rel=1e-9)
+
+
+def test_a_header_wider_than_the_first_block_read_is_read_whole(tmp_path):
+    n = 12_000  # names of 6+ characters: a header line of ~90 kB
+    names = [f"pixel{i:05d}" for i in range(n)]
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 9, size=(6, n))
+    text = ",".join(names + ["label"]) + "\n" + "".join(
+        ",".join(map(str, row)) + f",{'ab'[i % 2]}\n" for i, row in enumerate(x))
+    features, y, feature_names, class_names = load_csv(write(tmp_path, text))
+    assert feature_names == names and class_names == ["a", "b"]
+    np.testing.assert_array_equal(features, x)
