@@ -448,3 +448,26 @@ def test_a_header_wider_than_the_first_block_read_is_read_whole(tmp_path):
     features, y, feature_names, class_names = load_csv(write(tmp_path, text))
     assert feature_names == names and class_names == ["a", "b"]
     np.testing.assert_array_equal(features, x)
+
+
+def test_nntui_train_draws_a_loading_bar_on_a_terminal_once_loading_takes_half_a_second(monkeypatch):
+    import io
+    import sys
+
+    from nntui import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with cli._LoadReporter() as reporter:
+        from nntui.train.progress import report
+
+        report("reading quick.csv", 0.1)  # within the first half second: nothing drawn
+        assert reporter.progress is None
+        reporter.started -= 1.0
+        report("reading big.csv", 0.5)
+        assert reporter.progress is not None
+    assert "reading big.csv" in screen.getvalue() and "50%" in screen.getvalue()
