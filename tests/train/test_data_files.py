@@ -471,3 +471,67 @@ def test_nntui_train_draws_a_loading_bar_on_a_terminal_once_loading_takes_half_a
         report("reading big.csv", 0.5)
         assert reporter.progress is not None
     assert "reading big.csv" in screen.getvalue() and "50%" in screen.getvalue()
+
+
+def random_csv(rng: np.random.Generator) -> tuple[str, str]:
+    """A small well-formed CSV with random quirks: separator, quotes, spaces, CRLF, blank lines, label kind."""
+    separator = rng.choice([",", ";", "\t"])
+    n_rows, n_features = int(rng.integers(3, 40)), int(rng.integers(1, 5))
+    names = [f"f{i}" for i in range(n_features)]
+    target_at = int(rng.integers(0, n_features + 1))
+    header = names[:target_at] + ["target"] + names[target_at:]
+    words = rng.random() < 0.5
+    lines = [separator.join(f'"{name}"' if rng.random() < 0.3 else name for name in header)]
+    for i in range(n_rows):
+        label = ["red", "green", "blue sky"][i % 3] if words else str(int(rng.integers(0, 4)) * 10)
+        values = [f"{v:.{int(rng.integers(0, 8))}g}" if rng.random() < 0.8 else repr(float(v))
+                  for v in rng.normal(size=n_features) * 10.0 ** rng.integers(-3, 6)]
+        cells = values[:target_at] + [label] + values[target_at:]
+        cells = [f'"{c}"' if rng.random() < 0.2 else (f" {c} " if rng.random() < 0.1 else c) for c in cells]
+        lines.append(separator.join(cells))
+        if rng.random() < 0.05:
+            lines.append("")
+    ending = "\r\n" if rng.random() < 0.3 else "\n"
+    return ending.join(lines) + ending * int(rng.integers(1, 4)), "target"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_and_careful_readers_agree_on_random_well_formed_files(tmp_path, seed):
+    text, target = random_csv(np.random.default_rng(seed))
+    path = write(tmp_path, text)
+    fast = datafiles.read_csv(path, target=target, task="classification")
+    reference = careful(path, target=target)
+    np.testing.assert_array_equal(fast.x, reference.x)
+    np.testing.assert_array_equal(fast.y, reference.y)
+    assert fast.feature_names == reference.feature_names and fast.output_names == reference.output_names
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_random_flaw_in_a_random_file_is_refused_naming_its_line(tmp_path, seed):
+    rng = np.random.default_rng(1000 + seed)
+    text, target = random_csv(rng)
+    ending = "\r\n" if "\r\n" in text else "\n"
+    lines = text.split(ending)
+    data_lines = [i for i, line in enumerate(lines) if i > 0 and line.strip()]
+    victim = int(rng.choice(data_lines))
+    separator = max([",", ";", "\t"], key=lambda s: len(lines[0].split(s)))  # no quoted cell holds one
+    header = [name.strip('"') for name in lines[0].split(separator)]
+    cells = lines[victim].split(separator)
+    flaw = rng.choice(["word", "empty", "NA", "extra", "missing", "inf"])
+    feature = next(i for i, name in enumerate(header) if name != "target")
+    if flaw == "word":
+        cells[feature] = "oops"
+    elif flaw == "empty":
+        cells[feature] = ""
+    elif flaw == "NA":
+        cells[feature] = "NA"
+    elif flaw == "extra":
+        cells.append("1")
+    elif flaw == "missing":
+        cells.pop()
+    else:
+        cells[feature] = "inf"
+    lines[victim] = separator.join(cells)
+    path = write(tmp_path, ending.join(lines))
+    with pytest.raises(DataError, match=rf"line {victim + 1}\b"):
+        load_csv(path, target=target)
