@@ -54,11 +54,11 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, replace: bool 
 
 
 def checkpoint_contents(trainer: Trainer, path: str | os.PathLike,
-                        note: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
-    """What ``save_checkpoint`` writes, taken now: the arrays of the file, ``meta`` among them.
+                        note: Mapping[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """What ``save_checkpoint`` writes, taken now: (the arrays, the metadata).
 
     Nothing in it is shared with the live trainer (kept timeline states never change), so another thread may
-    write it (``write_contents``) while training goes on.
+    write it (``write_contents``, which also turns the metadata into JSON) while training goes on.
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -80,13 +80,15 @@ def checkpoint_contents(trainer: Trainer, path: str | os.PathLike,
         "timeline": timeline_meta,
         "note": dict(note or {}),
     }
-    arrays["meta"] = np.array(json.dumps(meta))
-    return arrays
+    return arrays, meta
 
 
-def write_contents(contents: dict[str, np.ndarray], path: str | os.PathLike, *, replace: bool = True) -> Path:
+def write_contents(contents: tuple[dict[str, np.ndarray], dict[str, Any]], path: str | os.PathLike, *,
+                   replace: bool = True) -> Path:
     """Write what ``checkpoint_contents`` took to ``path``, atomically (see ``nntui.train.files``)."""
-    return write_atomically(path, lambda file: np.savez(file, **contents), replace=replace)
+    arrays, meta = contents
+    arrays = {**arrays, "meta": np.array(json.dumps(meta))}
+    return write_atomically(path, lambda file: np.savez(file, **arrays), replace=replace)
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

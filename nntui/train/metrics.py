@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -127,7 +127,7 @@ class History:
     def state(self) -> dict:
         return {
             "capacity": self.capacity,
-            "epochs": [asdict(r) for r in self.epochs],
+            "epochs": [dict(vars(r)) for r in self.epochs],  # (dataclasses.asdict: 50x slower; plain numbers)
             "step_loss": self.step_loss.state(),
             "step_accuracy": self.step_accuracy.state(),
             "lr_changes": [list(c) for c in self.lr_changes],

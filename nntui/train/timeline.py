@@ -16,7 +16,7 @@ The log records each intervention with the step and epoch it happened at: a lear
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -137,7 +137,7 @@ class Timeline:
         """(JSON-able part, arrays) for a checkpoint: every kept state, the log and the abandoned curves."""
         meta: dict[str, Any] = {
             "budget_bytes": self.budget_bytes, "dropped": self.dropped,
-            "log": [asdict(entry) for entry in self.log],
+            "log": [dict(vars(entry)) for entry in self.log],
             "abandoned": [{"left_at_step": run.left_at_step, "history": run.history.state()}
                           for run in self.abandoned],
             "epochs": {},
@@ -216,7 +216,7 @@ def _expanded(compact: dict[str, Any], history: History) -> dict[str, Any]:
     n_epochs, n_lr_changes = kept.pop("n_epochs"), kept.pop("n_lr_changes")
     if len(history.epochs) < n_epochs or len(history.lr_changes) < n_lr_changes:
         raise ValueError("the run's history does not reach back to this kept state")
-    kept["epochs"] = [asdict(record) for record in history.epochs[:n_epochs]]
+    kept["epochs"] = [dict(vars(record)) for record in history.epochs[:n_epochs]]
     kept["lr_changes"] = [list(change) for change in history.lr_changes[:n_lr_changes]]
     meta["history"] = kept
     return {"arrays": arrays, "meta": meta}
