@@ -305,8 +305,10 @@ class TrainingSession:
                 dataset = self.load_data(config) if data_changed else old.dataset  # may raise: nothing changed
         else:
             config, dataset = old.config, old.dataset
-        edited = sorted(f"{section}.{key}" for section, values in config.to_dict().items()
-                        for key, value in values.items() if old.config.to_dict()[section][key] != value)
+        before = old.config.to_dict()
+        edited = sorted(f"{section}.{key} {_shown(before[section][key])} -> {_shown(value)}"
+                        for section, values in config.to_dict().items()
+                        for key, value in values.items() if before[section][key] != value)
         self.trainer = Trainer(config, dataset=dataset, history_capacity=old.history_capacity,
                                timeline=old.timeline)  # raises before touching the timeline when impossible
         timeline = self.trainer.timeline
@@ -428,3 +430,8 @@ class TrainingSession:
         elif trainer.step_count > 0:
             session.state, session.message = State.PAUSED, f"resumed from {Path(path).name} at step {trainer.step_count}"
         return session
+
+
+def _shown(value) -> str:
+    """A config value as the log shows it: 0.01, adam, [64, 64]."""
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -139,7 +139,7 @@ async def test_every_intervention_is_logged_with_its_step():
     assert (log[3].step, log[3].epoch) == (STEPS_PER_EPOCH, 1)
     assert log[3].detail == f"from step {paused_at + 2 * STEPS_PER_EPOCH} to epoch 1"
     assert log[4].step == STEPS_PER_EPOCH  # reset at the step the rewind went back to
-    assert log[5].detail == "model.activations, model.hidden"  # one hidden layer: one activation
+    assert log[5].detail == "model.activations ['tanh', 'tanh'] -> ['tanh'], model.hidden [16, 16] -> [8]"  # one hidden layer: one activation
     assert session.interventions == 6
     assert session.state is State.IDLE and session.kept_epochs == [0]
 

@@ -37,7 +37,7 @@ def test_an_earlier_run_says_what_came_next_and_how_it_ended():
     assert len(timeline.abandoned) == 1
     text = describe_run(timeline, 0)
     assert text.startswith("run 1  10 steps  val ") and "%" in text
-    assert text.endswith("then edit: optimizer.lr, optimizer.name")
+    assert text.endswith("then edit: optimizer.lr 0.01 -> 0.1, optimizer.name adam -> sgd")
 
 
 def test_ghosts_are_the_shown_earlier_runs_at_most_a_few():
@@ -83,4 +83,4 @@ async def test_the_log_lists_the_interventions_newest_first():
         await pilot.pause()
         log = str(app.screen.query_one("#log").render())
     lines = log.splitlines()
-    assert "lr" in lines[0] and "edit: optimizer.lr, optimizer.name" in lines[1]
+    assert "lr" in lines[0] and "edit: optimizer.lr 0.01 -> 0.1, optimizer.name adam -> sgd" in lines[1]
