@@ -28,6 +28,7 @@ from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train import pace as pacing
+from nntui.train.insight import progress
 from nntui.train.insight.numbering import layer_numbers
 from nntui.train.recovery import Autosaver
 from nntui.train.session import Snapshot, State, TrainingSession
@@ -43,6 +44,7 @@ from nntui.tui.views.weights import WeightsView
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import GradientTable
 from nntui.tui.widgets.hyperparams import HyperParamsForm, spoken_name
+from nntui.tui.widgets.learning_picture import LearningPicture
 from nntui.tui.widgets.status import StatusLine
 
 LR_FACTOR = 2.0
@@ -124,6 +126,9 @@ class NNTuiApp(App):
         self._shown_notes: dict[tuple, float] = {}  # notifications on screen: (message, title, severity) -> until
         self._next_chart_time = 0.0
         self._proposal: tuple[RunConfig, Dataset | None, str] | None = None  # the change the open question asks about
+        self._chance_for: Dataset | None = None  # the dataset whose chance-level accuracy is in _chance_level
+        self._chance_level = float("nan")
+        self.not_learning: str | None = None  # the "not learning: ..." callout shown, if any
         self._save_may_replace: tuple[str, bool] | None = None  # (name, whether the dialog saw a file there)
         self._watching_pace = pacing.watching_pace(self._default_steps())  # where F returns from full speed
         session.max_steps_per_second = self._starting_pace()
@@ -157,6 +162,7 @@ class NNTuiApp(App):
                             yield MetricChart(id="accuracy-chart")
                     with Vertical(id="right-pane"):
                         yield GradientTable(id="side-gradients", compact=True)
+                        yield LearningPicture(id="learning-picture")
                 with TabPane("2 Model", id="model"):
                     yield Static("", id="pending-change", markup=False)
                     with Horizontal(id="model-row"):
@@ -186,9 +192,9 @@ class NNTuiApp(App):
                                   n_classes=s.dataset.n_classes, id="architecture", blink=self.blink)
 
     def on_mount(self) -> None:
-        self.query_one("#loss-box").border_title = "loss (val: dots, |: lr change)"
+        self.query_one("#loss-box").border_title = "loss by step"
         self.query_one("#accuracy-box").border_title = "accuracy"
-        self.query_one("#grad-box").border_title = "gradient norm |dW| per layer (log scale)"
+        self.query_one("#grad-box").border_title = "|dW| per layer, log scale"
         self._fit_side_panes(self.size.width)
         self.query_one(StatusLine).pace = pacing.label(self.session.max_steps_per_second)
         self._update_model_views()
@@ -241,7 +247,8 @@ class NNTuiApp(App):
         if not self.is_running:
             return
         tab = self.query_one(TabbedContent).active
-        if tab not in VIEWS:
+        picture = tab == "train" and self.query_one("#right-pane").display  # the Train tab's picture (wide)
+        if tab not in VIEWS and not picture:
             return
         snap = self._snapshot
         key = (tab, snap.step, snap.state, id(self.session.model))
@@ -250,6 +257,9 @@ class NNTuiApp(App):
                 self._view_timer.pause()
             return
         self._view_drawn = key
+        if picture:
+            self.query_one(LearningPicture).update_picture(self.session, snap)
+            return
         view = self.query_one(f"#{tab}-view", InsightView)
         try:
             view.update_view(self.session, snap)
@@ -274,30 +284,62 @@ class NNTuiApp(App):
         turn = self._chart_turn % 3 if running and not all_charts else None
         self._charts_dirty = running
         history = self._snapshot.history
-        epochs = history.epochs
         markers = [step for step, _lr in history.lr_changes[1:]]
-        epoch_steps = [r.step for r in epochs]
         tab = self.query_one(TabbedContent).active
-        if tab == "train" and turn in (None, 0):
-            steps, losses = history.step_loss.arrays()
-            self.query_one("#loss-chart", MetricChart).set_series(
-                [Series("train", steps, losses),
-                 Series("val", epoch_steps, [r.val_loss for r in epochs], kind="scatter")],
-                markers=markers, xlabel="step")
-        if tab == "train" and turn in (None, 1) and self.session.dataset.task == "classification":
-            steps, accuracies = history.step_accuracy.arrays()
-            self.query_one("#accuracy-chart", MetricChart).set_series(
-                [Series("train", steps, accuracies),
-                 Series("val", epoch_steps, [r.val_accuracy for r in epochs], kind="scatter")],
-                markers=markers, xlabel="step")
+        if tab == "train" and turn in (None, 0, 1):  # both at once: they share one x range
+            self._draw_train_charts(history, markers)
         if tab == "gradients" and turn in (None, 2):
             numbers = layer_numbers(self.session.model.layers)
             grad_series = [Series(f"layer {numbers[int(index)]}", *series.arrays())
                            for index, series in history.grad_norms.items()]
-            self.query_one("#grad-chart", MetricChart).set_series(grad_series, xlabel="step", ylog=True)
+            grad_chart = self.query_one("#grad-chart", MetricChart)
+            grad_chart.set_series(grad_series, xlabel="step", ylog=True, legend=False)  # the legend: in the title
+            self.query_one("#grad-box").border_title = f"|dW| per layer, log scale  {grad_chart.legend_markup()}"
         # The charts draw at the next repaint; space the next draw by what the last one cost.
         cost = max(chart.last_draw_seconds for chart in self.query(MetricChart))
         self._next_chart_time = time.perf_counter() + cost / CHART_BUDGET
+
+    def _draw_train_charts(self, history, markers: list[int]) -> None:
+        """Loss above accuracy, one x range for both (the lr marks line up), legends in the titles, not the data.
+
+        Only the lower chart labels its x axis (steps); a run at chance level gets its "not learning" callout in
+        the accuracy chart's title, where the eye is.
+        """
+        epochs = history.epochs
+        epoch_steps = [r.step for r in epochs]
+        steps, losses = history.step_loss.arrays()
+        classification = self.session.dataset.task == "classification"
+        last_step = max([*steps[-1:], *epoch_steps[-1:], 0])
+        xlim = (0, last_step) if last_step > 0 else None
+        loss_chart = self.query_one("#loss-chart", MetricChart)
+        loss_chart.set_series(
+            [Series("train", steps, losses), Series("val", epoch_steps, [r.val_loss for r in epochs], kind="scatter")],
+            markers=markers, xlim=xlim, xticks=not classification, legend=False)
+        self.query_one("#loss-box").border_title = f"loss by step  {loss_chart.legend_markup()}  │ lr change"
+        if not classification:
+            return
+        steps, accuracies = history.step_accuracy.arrays()
+        accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
+        accuracy_chart.set_series(
+            [Series("train", steps, accuracies),
+             Series("val", epoch_steps, [r.val_accuracy for r in epochs], kind="scatter")],
+            markers=markers, xlim=xlim, legend=False)
+        callout = progress.not_learning([r.val_accuracy for r in epochs], self._chance(), self.session.lr,
+                                        self.session.config.optimizer.name)
+        box = self.query_one("#accuracy-box")
+        box.border_title = (f"[$warning]{callout}[/]" if callout else f"accuracy  {accuracy_chart.legend_markup()}")
+        box.set_class(callout is not None, "-not-learning")
+        if callout and not self.not_learning:  # said once in full too: a narrow chart cuts its title
+            self.notify(callout.removeprefix("not learning: "), title="not learning", severity="warning",
+                        timeout=8)
+        self.not_learning = callout
+
+    def _chance(self) -> float:
+        """Chance-level accuracy of the current data (computed once per dataset)."""
+        data = self.session.dataset
+        if self._chance_for is not data:
+            self._chance_for, self._chance_level = data, progress.chance_accuracy(data.y_train)
+        return self._chance_level
 
     def _update_model_views(self) -> None:
         """After a (re)build: the model summary, the editor's view of the data's widths."""

@@ -39,6 +39,12 @@ except ImportError:  # pragma: no cover - another plotext: labels of our own, as
 
 Y_TICKS = 7
 """Tick labels on the y axis: plotext's own default number."""
+X_TICKS = 5
+"""Tick labels on the x axis, evenly spaced over the x range (plotext's own default number)."""
+Y_LABEL_WIDTH = 5
+"""The y tick labels are padded to at least this width, so charts stacked with one x range line up."""
+#: ANSI colour names for plotext's colour codes 0-15 (plotext's "orange" is ANSI yellow), for legends in text.
+ANSI_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white")
 MAX_PLAIN_LABEL = 8
 """Longest y tick label written out in full (like "1000.00"); longer ones go to scientific notation."""
 
@@ -52,6 +58,14 @@ class Series:
     ys: Sequence[float] | np.ndarray
     color: str | None = None
     kind: SeriesKind = "line"
+
+
+def ansi_color(plotext_color: str) -> str:
+    """A plotext colour name ("cyan+", "orange") as Textual names the same terminal colour ("ansi_bright_cyan")."""
+    from plotext._dict import color_codes  # noqa: PLC0415 - plotext's own table, read where it is needed
+
+    code = color_codes.get(plotext_color, 7)
+    return f"ansi_{'bright_' if code >= 8 else ''}{ANSI_NAMES[code % 8]}"
 
 
 def bucket_mean(xs, ys, n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,9 +158,13 @@ class _Chart:
     xlabel: str
     ylog: bool
     ylim: tuple[float, float] | None
+    xlim: tuple[float, float] | None = None
+    xticks: bool = True
+    legend: bool = True
 
     def options(self) -> tuple:
-        return self.markers, self.marker_label, self.xlabel, self.ylog, self.ylim
+        return (self.markers, self.marker_label, self.xlabel, self.ylog, self.ylim, self.xlim, self.xticks,
+                self.legend)
 
     def same_as(self, other: _Chart) -> bool:
         if self.options() != other.options() or len(self.series) != len(other.series):
@@ -229,6 +247,9 @@ class MetricChart(PlotextPlot):
         xlabel: str = "",
         ylog: bool = False,
         ylim: tuple[float, float] | None = None,
+        xlim: tuple[float, float] | None = None,
+        xticks: bool = True,
+        legend: bool = True,
     ) -> bool:
         """Show these series. Returns True when the data changed (and a redraw was scheduled).
 
@@ -238,6 +259,10 @@ class MetricChart(PlotextPlot):
         markers: x positions of vertical lines (learning-rate changes, say), labelled `marker_label`
             under the x axis. ylog: logarithmic y axis; values <= 0 cannot be shown there and are skipped.
         ylim: (lower, upper) for the y axis in data units, or None to fit the data.
+        xlim: (lower, upper) for the x axis, or None to fit the data: charts stacked above each other share one.
+        xticks: False leaves the x axis without tick labels (a chart above another with the same x range).
+        legend: False keeps the series names out of the plot, where they would cover data; ``legend_markup``
+            gives them as text for a title instead.
         """
         chart = _Chart(
             series=tuple(
@@ -248,9 +273,14 @@ class MetricChart(PlotextPlot):
             xlabel=xlabel,
             ylog=ylog,
             ylim=None if ylim is None else (float(ylim[0]), float(ylim[1])),
+            xlim=None if xlim is None else (float(xlim[0]), float(xlim[1])),
+            xticks=xticks,
+            legend=legend,
         )
         if chart.ylim is not None and not chart.ylim[0] < chart.ylim[1]:
             raise ValueError(f"ylim must be (lower, upper) with lower < upper, got ylim={ylim}")
+        if chart.xlim is not None and not chart.xlim[0] < chart.xlim[1]:
+            raise ValueError(f"xlim must be (lower, upper) with lower < upper, got xlim={xlim}")
         if ylog and chart.ylim is not None and chart.ylim[0] <= 0:
             raise ValueError(f"a log axis needs positive limits, got ylim={ylim}")
         for s in chart.series:
@@ -270,6 +300,17 @@ class MetricChart(PlotextPlot):
     def clear(self) -> None:
         """Forget all data and show the empty message."""
         self.set_series([])
+
+    def legend_markup(self) -> str:
+        """The series as a one-line legend in Textual markup, each name in its colour: "━ train  ⠒ val"."""
+        entries = []
+        for index, series in enumerate(self._chart.series):
+            if not series.label:
+                continue
+            color = series.color or SERIES_COLORS[index % len(SERIES_COLORS)]
+            mark = "━" if series.kind == "line" else "⠒"
+            entries.append(f"[{ansi_color(color)}]{mark} {series.label}[/]")
+        return "  ".join(entries)
 
     def _visible(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
         """The points that can be drawn: finite, and positive on a log axis."""
@@ -319,7 +360,10 @@ class MetricChart(PlotextPlot):
             # Always an explicit colour: the "clear" theme's own sequence is the terminal's default colour.
             color = series.color or SERIES_COLORS[index % len(SERIES_COLORS)]
             draw = plt.plot if series.kind == "line" else plt.scatter
-            draw(bx.tolist(), by.tolist(), label=series.label or None, color=color, marker="braille")
+            label = series.label if chart.legend and series.label else None
+            draw(bx.tolist(), by.tolist(), label=label, color=color, marker="braille")
+        if chart.xlim is not None:
+            x_lo, x_hi = chart.xlim
         # plotext widens the x axis to include every vertical line: draw only those over the data.
         markers = [x for x in chart.markers if x_lo <= x <= x_hi]
         for x in markers:
@@ -329,9 +373,25 @@ class MetricChart(PlotextPlot):
             xlabel = f"{xlabel}   │ {chart.marker_label}"
         xlabel = xlabel.strip() or None
         plt.xlabel(xlabel)
-        # plotext's canvas: the widget's height less the frame's top and bottom, the x tick labels and xlabel.
-        canvas_rows = self.size.height - 3 - (xlabel is not None)
+        # Axes on the left and below only: the frame's top and right lines would cost a row and a column.
+        plt.xaxes(True, False)
+        plt.yaxes(True, False)
+        self._set_x_axis(x_lo, x_hi)
+        # plotext's canvas: the widget's height less the x axis line, its tick labels and the xlabel.
+        canvas_rows = self.size.height - 1 - chart.xticks - (xlabel is not None)
         self._set_y_axis(np.concatenate(drawn_ys), canvas_rows)
+
+    def _set_x_axis(self, lower: float, upper: float) -> None:
+        """The x range and its ticks, set here so stacked charts given one ``xlim`` get the very same ones."""
+        plt = self.plt
+        if not lower < upper:  # one point: plotext's own choice, half its size either side
+            lower, upper = y_axis_range([lower])
+        plt.xlim(lower, upper)
+        if not self._chart.xticks:
+            plt.xticks([])  # no labels, and no row for them
+            return
+        ticks = np.linspace(lower, upper, X_TICKS).tolist()
+        plt.xticks(ticks, plotext_labels(ticks))
 
     def _set_y_axis(self, ys: np.ndarray, canvas_rows: int) -> None:
         """Set the y limits and tick labels ourselves: plotext's own can be upside down or too long.
@@ -353,7 +413,7 @@ class MetricChart(PlotextPlot):
         if chart.ylog:
             ticks = 10.0**ticks
         ticks = ticks.tolist()
-        labels = tick_labels(ticks)
+        labels = [label.rjust(Y_LABEL_WIDTH) for label in tick_labels(ticks)]
         # The row plotext puts each tick on (as its get_matrix_data does), and the last tick of each row.
         axis_ticks = [math.log10(t) for t in ticks] if chart.ylog else ticks
         scale = (max(canvas_rows, 1) - 1) / (upper - lower)

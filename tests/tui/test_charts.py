@@ -282,7 +282,7 @@ async def test_huge_values_get_short_scientific_y_labels():
         await pilot.resize_terminal(80, 8)
         await pilot.pause()
         labels = y_tick_labels(app)
-        assert len(labels) == chart.size.height - 4  # every canvas row: 8 rows minus frame, x labels, xlabel
+        assert len(labels) == chart.size.height - 3  # every canvas row: 8 rows less the x axis, its labels, xlabel
         values = values_of(labels)
         assert labels[0] == "2.1e+21" and values == sorted(values, reverse=True), labels
 

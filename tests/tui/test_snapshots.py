@@ -48,6 +48,7 @@ async def train_and_pause(pilot) -> None:
     session.pause()
     app._refresh_numbers()
     app._refresh_charts()
+    app._refresh_view(force=True)  # the wide Train tab's picture, drawn now rather than at its 1 Hz tick
     await pilot.pause()
     assert session.step_count == STEPS and session.state is State.PAUSED
 

@@ -169,8 +169,11 @@ def _step_note(session: TrainingSession) -> str:
     return f"step {session.step_count}, epoch {session.epoch}" + (" (untrained)" if session.step_count == 0 else "")
 
 
-def confusion_page(session: TrainingSession, width: int = 80) -> Text:
-    """Counts of true class (rows) x predicted class (columns), correct ones highlighted; accuracy per row."""
+def confusion_page(session: TrainingSession, width: int = 80, compact: bool = False) -> Text:
+    """Counts of true class (rows) x predicted class (columns), correct ones highlighted; accuracy per row.
+
+    ``compact``: for a side pane (the Train tab's picture): no per-row accuracy column, shorter lines.
+    """
     counts = insight.confusion_matrix(session)
     names = session.dataset.class_names
     total, right = int(counts.sum()), int(np.trace(counts))
@@ -181,11 +184,14 @@ def confusion_page(session: TrainingSession, width: int = 80) -> Text:
     label = max(len("true\\pred"), *(min(len(name), 8) for name in names))
 
     text = Text(no_wrap=True)
-    text.append(f"validation: {total} samples, {right} right ({_percent(accuracy)}), {_step_note(session)}\n")
+    if compact:
+        text.append(f"{right} of {total} right ({_percent(accuracy)}), {_step_note(session)}\n")
+    else:
+        text.append(f"validation: {total} samples, {right} right ({_percent(accuracy)}), {_step_note(session)}\n")
     text.append("true\\pred".ljust(label), style="bold")
     for name in names:
         text.append(name[:6].rjust(cell), style="bold")
-    text.append("   right\n", style="bold")
+    text.append("\n" if compact else "   right\n", style="bold")
     for true_class, row in enumerate(counts):
         text.append(names[true_class][:8].rjust(label), style="bold")
         for predicted, count in enumerate(row):
@@ -197,10 +203,14 @@ def confusion_page(session: TrainingSession, width: int = 80) -> Text:
             else:
                 text.append("·".rjust(cell), style="dim")
         row_total = int(row.sum())
-        text.append(_percent(row[true_class] / row_total if row_total else math.nan).rjust(8) + "\n")
+        text.append("\n" if compact else
+                    _percent(row[true_class] / row_total if row_total else math.nan).rjust(8) + "\n")
     text.append("predicted".rjust(label), style="dim")
     for column_total in counts.sum(axis=0):
         text.append(str(int(column_total)).rjust(cell), style="dim")
+    if compact:
+        text.append("\ndiagonal: right; highlighted: mistakes", style="dim")
+        return text
     text.append(_percent(accuracy).rjust(8) + "\n")
     text.append(f"total {total} = the validation set; diagonal: right; highlighted: mistakes (row = truth)",
                 style="dim")

@@ -28,17 +28,38 @@ def _percent(value: float) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{value:.1%}"
 
 
-def status_text(snap: Snapshot) -> str:
+def status_text(snap: Snapshot, width: int | None = None, pace: str = "") -> str:
     """Two lines, so that 80 columns hold them: where the run is and its last batch; then validation and speed.
 
     The batch numbers jump from batch to batch (they are what the charts' lines average); the validation
     numbers, measured over the whole validation set at the end of each epoch, say how the model really does.
+    With a ``width`` neither line is longer: shorter wordings first (a run of 123456 epochs, a narrow terminal),
+    then the end cut with "…", so the status line never wraps and never pushes the validation line away.
     """
+    state, lr = STATE_MARKS[snap.state], f"lr {snap.lr:.3g}"
+    loss, accuracy = _number(snap.batch_loss), _percent(snap.batch_accuracy)
+    first = [
+        f"{state}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  batch loss {loss}  acc {accuracy}  {lr}",
+        f"{state}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
+        f"{state}  ep {snap.epoch}/{snap.epochs}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
+        f"{state}  ep {snap.epoch}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
+    ]
     last = snap.last_epoch
     validation = f"val loss {_number(last.val_loss)}  acc {_percent(last.val_accuracy)}" if last else "val -"
-    return (f"{STATE_MARKS[snap.state]}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  "
-            f"batch loss {_number(snap.batch_loss)}  acc {_percent(snap.batch_accuracy)}  lr {snap.lr:.3g}\n"
-            f"{validation}  ·  {_speed(snap.samples_per_second)} samples/s")
+    speed = f"{_speed(snap.samples_per_second)} samples/s"
+    pace_part = [f"  ·  pace {pace}", f"  ·  {pace}"] if pace else [""]
+    second = [f"{validation}  ·  {speed}{part}" for part in pace_part] + [f"{validation}{pace_part[-1]}", validation]
+    return f"{_fit(first, width)}\n{_fit(second, width)}"
+
+
+def _fit(wordings: list[str], width: int | None) -> str:
+    """The first wording no longer than ``width``, else the last one cut with "…"."""
+    if width is None:
+        return wordings[0]
+    for wording in wordings:
+        if len(wording) <= width:
+            return wording
+    return wordings[-1][:max(width - 1, 0)] + "…"
 
 
 class StatusLine(Static):
@@ -55,15 +76,14 @@ class StatusLine(Static):
         self.pace = ""  # how fast the run trains, as nntui.train.pace.label says it ("30 steps/s", "full speed")
 
     def show(self, snap: Snapshot) -> None:
-        text = status_text(snap)
-        if self.pace:
-            text += f"  ·  pace {self.pace}"
+        text = status_text(snap, self.size.width or 78, self.pace)
         if snap.message and snap.message not in ("running", "paused"):
             # The message ends the second line, cut to fit: the whole of a long one (a divergence says what
             # to try) is in the notification and the Health view, and the charts keep their rows.
             room = (self.size.width or 78) - len(text.rsplit("\n", 1)[-1]) - len("  ·  ")
-            message = snap.message if len(snap.message) <= room else snap.message[:max(room - 1, 0)] + "…"
-            text += f"  ·  {message}"
+            if room >= 8:  # a few words at least; else the state mark says enough
+                message = snap.message if len(snap.message) <= room else snap.message[:room - 1] + "…"
+                text += f"  ·  {message}"
         self.set_class(snap.state is State.DIVERGED, "-diverged")
         # Re-laying out the screen costs ~25 ms at 120x40: only when the text may change its number of lines.
         key = (snap.state, snap.message)
