@@ -138,7 +138,7 @@ def read_csv(path: str | Path, *, target: str | None, task: str) -> Table:
     where = f"CSV file '{path}'"
     layout = sniff_csv(path, where)
     target_index = _target_index(layout.header, target, where)
-    table = _read_csv_fast(path, layout, target_index, task)
+    table = _read_csv_fast(path, layout, target_index, task, max_rows=_rows_before_blank_tail(path, layout))
     if table is None:
         table = read_csv_careful(path, layout, target_index, task, where)
     return table._replace(target_name=layout.header[target_index])
@@ -242,12 +242,14 @@ def _target_index(header: list[str], target: str | None, where: str) -> int:
 # -- the fast path: np.loadtxt and whole-array checks ----------------------------------------------------------
 
 
-def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task: str) -> Table | None:
+def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task: str,
+                   max_rows: int | None = None) -> Table | None:
     """Read a well-formed file with NumPy's C reader; None when the file needs the careful path.
 
     Numeric labels (and regression targets): one pass reads every column as float64, and the features are a
     view of it. Word labels: one pass reads rows of (features float64, label text), the features again a view
     when the label is the first or last column. No label column (target_index None): every column a feature.
+    `max_rows`: read only that many rows (see `_rows_before_blank_tail`).
     """
     header = layout.header
     if target_index is None:
@@ -259,11 +261,13 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task
         return None  # the careful path names the cell that is not a number, or says there are no rows
     options = dict(
         delimiter=layout.separator, skiprows=layout.header_line, quotechar='"', comments=None, ndmin=2,
-        encoding="utf-8-sig",
+        encoding="utf-8-sig", **({} if max_rows is None else {"max_rows": max_rows}),
     )
     try:
         with warnings.catch_warnings(), watching_reads(path, f"reading {path.name}", 0.0, READ_SHARE):
             warnings.simplefilter("error")  # loadtxt's "input contained no data" and the like: the careful path
+            # ... but an empty line above max_rows is only skipped, as it should be (NumPy >= 1.23 says so).
+            warnings.filterwarnings("ignore", message=r"Input line \d+ contained no data")
             x = labels = None
             if numeric:
                 try:
@@ -280,7 +284,7 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task
                 x, labels = _read_with_word_labels(path, options, len(header), target_index, samples)
     except (ValueError, IndexError, UnicodeDecodeError, Warning):
         return None
-    if labels is None or len(x) == 0 or not _all_finite(x):
+    if labels is None or len(x) == 0 or not _all_finite(x) or (max_rows is not None and len(x) != max_rows):
         return None
     if task == "regression":
         if not np.all(np.isfinite(labels)):
@@ -300,6 +304,45 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task
     if names != stripped:
         y = np.array([names.index(word) for word in stripped], dtype=np.int64)[y]
     return Table(x, y, feature_names, names)
+
+
+def _rows_before_blank_tail(path: Path, layout: CsvLayout) -> int | None:
+    """The number of data rows above a tail of blank rows such as ',,,' (spreadsheets write them), or None.
+
+    NumPy's reader skips empty lines but not ',,,' or '   ': told how many rows to read, it stops before them.
+    The rows are counted from the bytes: a line feed ends a line (CR LF too); an empty line is not a row.
+    None when the file does not end in such rows, or has quotes or lone CRs, which would make the count unsure.
+    """
+    with open(path, "rb") as file:
+        file.seek(max(0, path.stat().st_size - _SNIFF_BYTES))
+        tail = file.read().replace(b"\r\n", b"\n").split(b"\n")
+    no_data = b" \t" + layout.separator.encode()
+    blank_rows = 0  # lines at the end with no data that NumPy would still take for rows
+    for line in reversed(tail):
+        if line.strip(no_data) != b"":
+            break
+        blank_rows += line != b""
+    if blank_rows == 0:
+        return None
+    lines = empty_after_header = 0
+    previous_end, offset, last_byte = -1, 0, b""
+    with open(path, "rb") as file:
+        while block := file.read(1 << 22):
+            if b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
+                return None  # a quoted field may hold a line break; a lone CR ends a line NumPy's way only
+            data = np.frombuffer(block, dtype=np.uint8)
+            ends = np.flatnonzero(data == 10)  # line feeds, as positions in this block
+            starts = np.concatenate([[previous_end - offset + 1], ends[:-1] + 1])[: len(ends)]
+            before = np.where(ends > 0, data[np.maximum(ends - 1, 0)], ord(last_byte or b"\n"))
+            length = ends - starts - (before == 13)  # the line's bytes, CR LF counted as its end
+            numbers = lines + 1 + np.arange(len(ends))  # 1-based line numbers
+            empty_after_header += int(np.count_nonzero((length == 0) & (numbers > layout.header_line)))
+            lines += len(ends)
+            if len(ends):
+                previous_end = offset + int(ends[-1])
+            offset, last_byte = offset + len(block), block[-1:]
+    lines += offset - 1 > previous_end  # a last line without a line feed
+    return lines - layout.header_line - empty_after_header - blank_rows
 
 
 def _read_numbers_fast(path: Path, layout: CsvLayout) -> Table | None:

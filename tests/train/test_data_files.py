@@ -535,3 +535,21 @@ def test_a_random_flaw_in_a_random_file_is_refused_naming_its_line(tmp_path, see
     path = write(tmp_path, ending.join(lines))
     with pytest.raises(DataError, match=rf"line {victim + 1}\b"):
         load_csv(path, target=target)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+@pytest.mark.parametrize("tail", [",,\n,,\n", ",,\n\n  \n", " , , \n", ",,"])
+def test_blank_rows_at_the_end_do_not_send_a_file_down_the_slow_path(tmp_path, monkeypatch, ending, tail):
+    def refuse(*args):
+        raise AssertionError("the careful (row by row) reader ran")
+
+    monkeypatch.setattr(datafiles, "read_csv_careful", refuse)
+    body = "\n\na,b,label\n" + "".join(f"{i},{i * 2},{'xy'[i % 2]}\n" for i in range(50)) + "\n50,100,x\n"
+    x, y, _, class_names = load_csv(write(tmp_path, (body + tail).replace("\n", ending)))
+    assert len(x) == 51 and class_names == ["x", "y"]
+    np.testing.assert_array_equal(x[:, 0], np.arange(51))
+
+
+def test_blank_rows_at_the_end_of_a_quoted_file_are_read_row_by_row(tmp_path):
+    x, _, _, class_names = load_csv(write(tmp_path, 'a,"label"\n1,x\n2,y\n,\n,\n'))
+    assert len(x) == 2 and class_names == ["x", "y"]
