@@ -154,3 +154,20 @@ def test_after_a_divergence_only_the_alarms_are_listed():
     text = findings_text(findings, snap).plain
 
     assert "exploding gradients" in text and "vanishing" not in text
+
+
+async def test_digits_at_lr_6_get_one_diagnosis_per_layer_and_are_told_only_a_reset_helps():
+    # The case: Health said "raise the rate" for three layers and "lower it" for the dead one.
+    from nntui.train.config import apply_overrides
+
+    session = TrainingSession(apply_overrides(default_config("digits"), {"optimizer.lr": 6.0, "training.epochs": 3}))
+    for _ in range(60):
+        session.step(collect_stats=True)
+    app = Host(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        layers = [finding.layer for finding in app.view.findings]
+        assert len(layers) == len(set(layers))  # one diagnosis per layer
+        text = findings(app)
+        assert "dead" in text and "only a reset (r) revives them" in text
+        assert "raise the learning rate" not in text

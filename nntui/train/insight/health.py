@@ -1,20 +1,25 @@
-"""Layer health: read the per-layer numbers of a snapshot and say, in plain words, what looks wrong.
+"""Layer health: read the per-layer numbers of a snapshot and give each layer one diagnosis, in plain words.
 
 ``diagnose(layers)`` takes the ``LayerStats`` the session publishes (the same numbers the gradients tab shows) and
-returns ``Finding`` objects: which layer, how serious ("warning" or "alarm"), what is happening and what to try.
-Every threshold is a module constant below, so a teacher can read (and question) the rules in one place.
+returns at most one ``Finding`` per layer: how serious ("warning" or "alarm"), what is happening and the one thing
+to try, using only controls the app has (``-``/``+`` for the learning rate, ``r`` to reset, the Model tab's ``t``
+for the activation and ``x`` to remove a layer). Every threshold is a module constant below, so a teacher can
+read (and question) the rules in one place.
 
-The rules of thumb behind them:
+The signals are read together, not one by one, so the advice never contradicts itself:
 
+- **Unstable** (an exploding gradient, or updates as large as the weights): lower the rate.
+- **Dead ReLU units**: a unit whose input is negative for every sample outputs 0 and passes no gradient, so no
+  learning rate brings it back: lowering the rate only stops more from dying; **only a reset** (new weights)
+  revives them. Such a layer starves the layers after it of signal, so their tiny updates are not a reason to
+  raise the rate (which would kill more units): they point at the dead layer instead.
+- **Saturation**: Tanh and Sigmoid flatten out near their limits (+-1, or 0 and 1), where their slope is almost 0;
+  a saturated layer passes almost no gradient back. Usually too large a rate pushed the weights there.
+- **Vanishing gradients**: the first layer's gradient is a tiny share of the last one's, so the layers near the
+  input hardly learn (many layers of tanh/sigmoid multiply small slopes).
 - **Update-to-weight ratio** ``||W_after - W_before|| / ||W||``: a healthy step changes the weights by about a
-  thousandth of their size. Far more and training jumps around or diverges; far less and it crawls.
-- **Vanishing / exploding gradients**: backpropagation multiplies by every layer's weights and activation slopes
-  on the way to the input. If that product shrinks, the first layer's gradient is tiny next to the last one's and
-  the early layers hardly learn; if it grows, the gradients blow up.
-- **Dead ReLU units**: a ReLU unit whose input is negative for every sample outputs 0 and passes no gradient, so it
-  may never recover. A few are normal; most of a layer is not.
-- **Saturation**: Tanh and Sigmoid flatten out near their limits (+-1, or 0 and 1), where their slope is almost 0.
-  A layer whose outputs sit there passes almost no gradient back.
+  thousandth of their size. Far more and training jumps around; far less and it crawls (raise the rate, unless
+  the reason is one of the above).
 
 Values that are not finite (NaN before the first update, or after a divergence) and missing ones (no dead share for
 a Tanh layer) are skipped: the health check never raises an alarm about a number it does not have.
@@ -56,6 +61,11 @@ GRADIENT, UPDATE, DEAD, SATURATION = "grad_norm_w", "update_ratio", "dead_fracti
 
 _LOWER_LR = "lower the learning rate with - (each press halves it)"
 _RAISE_LR = "raise the learning rate with + (each press doubles it)"
+_ONLY_RESET = "only a reset (r) revives them, with new weights: lower the rate with - first so they do not die again"
+_OR_LEAKY = ", or make the layer leaky_relu (t on the Model tab)"
+_FEWER_DIE = "lower the learning rate with - so no more die; the dead ones come back only with a reset (r)"
+_UNSATURATE = "lower the learning rate with -, then reset (r); or try relu (t on the Model tab)"
+_VANISHING = "use relu (t on the Model tab) or fewer layers (x there), then reset (r)"
 
 
 @dataclass(frozen=True)
@@ -74,15 +84,25 @@ def _known(value: float | None) -> bool:
 
 
 def diagnose(layers: tuple[LayerStats, ...]) -> list[Finding]:
-    """Every finding for these layers, layer by layer (input side first), gradient-flow findings first.
+    """At most one finding per layer (input side first): the most serious thing its numbers say.
 
     Each finding names its layer as every tab does (``numbering.stats_label``: "1 2->64 relu").
     """
-    findings = _gradient_flow(layers)
-    for stats in layers:
-        findings += _update_size(stats) + _dead_units(stats) + _saturation(stats)
-    labels = {stats.name: stats_label(position, stats) for position, stats in enumerate(layers)}
-    return [replace(finding, layer=labels.get(finding.layer, finding.layer)) for finding in findings]
+    labels = [stats_label(position, stats) for position, stats in enumerate(layers)]
+    starving = _first_dead_layer(layers)
+    findings = []
+    for position, stats in enumerate(layers):
+        finding = (_unstable(position, layers) or _dead_units(stats) or _saturation(stats)
+                   or _vanishing(position, layers) or _update_size(stats, starving, position, labels))
+        if finding is not None:
+            findings.append(replace(finding, layer=labels[position]))
+    return findings
+
+
+def _first_dead_layer(layers: tuple[LayerStats, ...]) -> int | None:
+    """The position of the first layer with most of its units dead (it starves every layer after it)."""
+    return next((i for i, stats in enumerate(layers)
+                 if _known(stats.dead_fraction) and stats.dead_fraction > DEAD_WARNING), None)
 
 
 def power_of_ten(value: float) -> str:
@@ -91,82 +111,89 @@ def power_of_ten(value: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def _gradient_flow(layers: tuple[LayerStats, ...]) -> list[Finding]:
-    """Exploding gradients in any layer; vanishing or exploding between the first and the last layer."""
-    exploding_hint = f"{_LOWER_LR}; or use fewer layers, or Xavier/He initialisation (model.init)"
-    findings = [
-        Finding(stats.name, "alarm", f"exploding gradients (|dW| above {power_of_ten(EXPLODING_GRAD_NORM)})",
-                exploding_hint, GRADIENT)
-        for stats in layers if _known(stats.grad_norm_w) and stats.grad_norm_w > EXPLODING_GRAD_NORM
-    ]
+def _unstable(position: int, layers: tuple[LayerStats, ...]) -> Finding | None:
+    """Exploding gradients (in the layer, or the first layer's against the last) or updates as large as weights."""
+    stats = layers[position]
+    if _known(stats.grad_norm_w) and stats.grad_norm_w > EXPLODING_GRAD_NORM:
+        return Finding(stats.name, "alarm", f"exploding gradients (|dW| above {power_of_ten(EXPLODING_GRAD_NORM)})",
+                       _LOWER_LR, GRADIENT)
+    ratio = _first_to_last(layers) if position == 0 else None
+    if ratio is not None and ratio > EXPLODING_RATIO:
+        return Finding(stats.name, "alarm",
+                       f"exploding gradients: the first layer's |dW| is {ratio:.0e} times the last layer's",
+                       _LOWER_LR, GRADIENT)
+    if _known(stats.update_ratio) and stats.update_ratio > UPDATE_RATIO_ALARM_HIGH:
+        return Finding(stats.name, "alarm", "updates are as large as the weights (upd/W above "
+                       f"{power_of_ten(UPDATE_RATIO_ALARM_HIGH)}): training is unstable", _LOWER_LR, UPDATE)
+    return None
+
+
+def _first_to_last(layers: tuple[LayerStats, ...]) -> float | None:
+    """The first layer's |dW| divided by the last layer's, when both are known (and the last is not zero)."""
     if len(layers) < 2:
-        return findings
-    first, last = layers[0], layers[-1]
-    if not (_known(first.grad_norm_w) and _known(last.grad_norm_w)) or last.grad_norm_w <= 0:
-        return findings  # no gradient yet (all zeros before the first step): nothing to compare
-    ratio = first.grad_norm_w / last.grad_norm_w
-    if ratio < VANISHING_RATIO:
-        findings.append(Finding(
-            first.name, "warning",
-            f"vanishing gradients: the first layer's |dW| is only {ratio:.0e} of the last layer's, "
-            "so the layers near the input hardly learn",
-            "use relu with He initialisation (Model tab, 2), fewer layers, or another batch size", GRADIENT))
-    elif ratio > EXPLODING_RATIO and first.grad_norm_w <= EXPLODING_GRAD_NORM:  # else already said above
-        findings.append(Finding(
-            first.name, "alarm",
-            f"exploding gradients: the first layer's |dW| is {ratio:.0e} times the last layer's",
-            exploding_hint, GRADIENT))
-    return findings
+        return None
+    first, last = layers[0].grad_norm_w, layers[-1].grad_norm_w
+    if not (_known(first) and _known(last)) or last <= 0:
+        return None  # no gradient yet (all zeros before the first step): nothing to compare
+    return first / last
 
 
-def _update_size(stats: LayerStats) -> list[Finding]:
-    ratio = stats.update_ratio
-    if not _known(ratio):
-        return []  # NaN before the first measured update
-    healthy = "healthy is about 1e-3"
-    if ratio > UPDATE_RATIO_ALARM_HIGH:
-        return [Finding(stats.name, "alarm", f"updates are as large as the weights (upd/W above "
-                        f"{power_of_ten(UPDATE_RATIO_ALARM_HIGH)}): training is unstable", _LOWER_LR, UPDATE)]
-    if ratio > UPDATE_RATIO_WARNING_HIGH:
-        return [Finding(stats.name, "warning", f"updates are large (upd/W above {power_of_ten(UPDATE_RATIO_WARNING_HIGH)}; "
-                        f"{healthy}): the loss may jump around", _LOWER_LR, UPDATE)]
-    if ratio < UPDATE_RATIO_ALARM_LOW:
-        return [Finding(stats.name, "alarm", f"the weights have stopped moving (upd/W below "
-                        f"{power_of_ten(UPDATE_RATIO_ALARM_LOW)}; {healthy})",
-                        f"{_RAISE_LR}; if |dW| is tiny too, the gradient vanishes before it reaches the layer",
-                        UPDATE)]
-    if ratio < UPDATE_RATIO_WARNING_LOW:
-        return [Finding(stats.name, "warning", f"the weights barely move (upd/W below "
-                        f"{power_of_ten(UPDATE_RATIO_WARNING_LOW)}; {healthy}): training crawls", _RAISE_LR, UPDATE)]
-    return []
-
-
-def _dead_units(stats: LayerStats) -> list[Finding]:
+def _dead_units(stats: LayerStats) -> Finding | None:
     dead = stats.dead_fraction
     if not _known(dead) or dead <= DEAD_WARNING:
-        return []
+        return None
     activation = stats.activation or "relu"
+    passes = ": they output 0 for every sample of the batch, so they pass no gradient and stop learning"
     if dead > DEAD_ALARM:
-        severity: Severity = "alarm"
-        what = f"nearly all {activation} units are dead (over {DEAD_ALARM:.0%})"
-    else:
-        severity, what = "warning", f"most {activation} units are dead (over {DEAD_WARNING:.0%})"
-    what += ": they output 0 for every sample of the batch, so they pass no gradient and stop learning"
-    switch = "switch to leaky_relu (Model tab, 2), or " if activation == "relu" else ""
-    hint = f"{_LOWER_LR}; or {switch}use He initialisation (model.init)"
-    return [Finding(stats.name, severity, what, hint, DEAD)]
+        hint = _ONLY_RESET + (_OR_LEAKY if activation == "relu" else "")
+        return Finding(stats.name, "alarm", f"nearly all {activation} units are dead (over {DEAD_ALARM:.0%})"
+                       + passes, hint, DEAD)
+    return Finding(stats.name, "warning", f"most {activation} units are dead (over {DEAD_WARNING:.0%})" + passes,
+                   _FEWER_DIE, DEAD)
 
 
-def _saturation(stats: LayerStats) -> list[Finding]:
+def _saturation(stats: LayerStats) -> Finding | None:
     share = stats.saturation
     if not _known(share) or share <= SATURATION_WARNING:
-        return []
+        return None
     activation = stats.activation or "the activation"
     limits = "0 or 1" if activation == "sigmoid" else "+-1"
     what = (f"{activation} is saturated (over {SATURATION_WARNING:.0%} of its outputs near {limits}, where its "
             "slope is almost 0): little gradient gets through")
-    hint = f"use Xavier initialisation (model.init), {_LOWER_LR}, or try relu (Model tab, 2)"
-    return [Finding(stats.name, "warning", what, hint, SATURATION)]
+    return Finding(stats.name, "warning", what, _UNSATURATE, SATURATION)
+
+
+def _vanishing(position: int, layers: tuple[LayerStats, ...]) -> Finding | None:
+    ratio = _first_to_last(layers) if position == 0 else None
+    if ratio is None or ratio >= VANISHING_RATIO:
+        return None
+    return Finding(layers[0].name, "warning",
+                   f"vanishing gradients: the first layer's |dW| is only {ratio:.0e} of the last layer's, "
+                   "so the layers near the input hardly learn", _VANISHING, GRADIENT)
+
+
+def _update_size(stats: LayerStats, starving: int | None, position: int, labels: list[str]) -> Finding | None:
+    """Updates too large or too small; tiny ones after a layer of dead units are that layer's doing."""
+    ratio = stats.update_ratio
+    if not _known(ratio):
+        return None  # NaN before the first measured update
+    healthy = "healthy is about 1e-3"
+    if ratio > UPDATE_RATIO_WARNING_HIGH:
+        return Finding(stats.name, "warning", f"updates are large (upd/W above "
+                       f"{power_of_ten(UPDATE_RATIO_WARNING_HIGH)}; {healthy}): the loss may jump around",
+                       _LOWER_LR, UPDATE)
+    if ratio >= UPDATE_RATIO_WARNING_LOW:
+        return None
+    stopped = ratio < UPDATE_RATIO_ALARM_LOW
+    what = (f"the weights have stopped moving (upd/W below {power_of_ten(UPDATE_RATIO_ALARM_LOW)}; {healthy})"
+            if stopped else
+            f"the weights barely move (upd/W below {power_of_ten(UPDATE_RATIO_WARNING_LOW)}; {healthy}): "
+            "training crawls")
+    if starving is not None and starving < position:
+        dead_layer = labels[starving].split()[0]
+        return Finding(stats.name, "warning", what + f", because layer {dead_layer}'s dead units pass it almost "
+                       "no signal", f"fix layer {dead_layer} first (a higher rate would kill more units)", UPDATE)
+    return Finding(stats.name, "alarm" if stopped else "warning", what, _RAISE_LR, UPDATE)
 
 
 __all__ = [
