@@ -181,18 +181,19 @@ def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
 
 
 def _guess_separator(lines: list[str]) -> str:
-    """The separator that splits the header row into the most columns, rows below agreeing; ',' if none does."""
-    best, best_columns = ",", 1
-    for separator in SEPARATORS:
+    """The separator that splits the header row into the most columns, preferring one the first data row
+    agrees with (so "1,5;2" under "a;b" is read with ';'); ',' when none splits the header at all."""
+    choices = []
+    for order, separator in enumerate(SEPARATORS):
         try:
             rows = [row for _, row in _numbered_rows(lines[:50], separator) if not _is_blank(row)]
         except csv.Error:  # a "field" over 128 kB: a long line this separator does not split
             continue
         columns = len(rows[0]) if rows else 0
         agrees = len(rows) < 2 or len(rows[1]) == columns
-        if columns > best_columns and agrees:
-            best, best_columns = separator, columns
-    return best
+        if columns >= 2:
+            choices.append((agrees, columns, -order, separator))
+    return max(choices)[-1] if choices else ","
 
 
 def _numbered_rows(lines, separator: str):

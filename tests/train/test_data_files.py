@@ -491,6 +491,8 @@ def random_csv(rng: np.random.Generator) -> tuple[str, str]:
         lines.append(separator.join(cells))
         if rng.random() < 0.05:
             lines.append("")
+    if rng.random() < 0.3:  # the empty rows a spreadsheet adds at the end
+        lines += [separator * n_features] * int(rng.integers(1, 3))
     ending = "\r\n" if rng.random() < 0.3 else "\n"
     return ending.join(lines) + ending * int(rng.integers(1, 4)), "target"
 
@@ -512,7 +514,7 @@ def test_a_random_flaw_in_a_random_file_is_refused_naming_its_line(tmp_path, see
     text, target = random_csv(rng)
     ending = "\r\n" if "\r\n" in text else "\n"
     lines = text.split(ending)
-    data_lines = [i for i, line in enumerate(lines) if i > 0 and line.strip()]
+    data_lines = [i for i, line in enumerate(lines) if i > 0 and line.strip(" \t,;")]  # not the blank rows
     victim = int(rng.choice(data_lines))
     separator = max([",", ";", "\t"], key=lambda s: len(lines[0].split(s)))  # no quoted cell holds one
     header = [name.strip('"') for name in lines[0].split(separator)]
@@ -553,3 +555,8 @@ def test_blank_rows_at_the_end_do_not_send_a_file_down_the_slow_path(tmp_path, m
 def test_blank_rows_at_the_end_of_a_quoted_file_are_read_row_by_row(tmp_path):
     x, _, _, class_names = load_csv(write(tmp_path, 'a,"label"\n1,x\n2,y\n,\n,\n'))
     assert len(x) == 2 and class_names == ["x", "y"]
+
+
+def test_a_ragged_first_row_in_a_semicolon_file_is_named_not_called_a_single_column(tmp_path):
+    with pytest.raises(DataError, match=r"line 2, has 2 values but the header has 3 columns"):
+        load_csv(write(tmp_path, "a;b;label\n1;x\n2;3;y\n"))
