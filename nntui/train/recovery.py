@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ KEEP = 5  # recovery files kept (the newest)
 OFFERED = "offered"  # a file in the recovery folder naming the runs already offered back once
 
 
-def recovery_dir(environ: os._Environ | dict | None = None) -> Path:
+def recovery_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``$XDG_STATE_HOME/nntui/recovery`` (the XDG default, ``~/.local/state``, when it is unset or relative)."""
     environ = os.environ if environ is None else environ
     base = environ.get("XDG_STATE_HOME", "")
