@@ -5,8 +5,9 @@ training part only. Done naively, `(x - x.mean(0)) / x.std(0)` on a million rows
 copies as large as the data, and on values near 1e300 the variance overflows (their squares are 1e600), the
 standard deviation becomes infinite and the column silently turns into zeros. Here, instead:
 
-* the statistics are measured in float64, a block of rows at a time, on values first shifted to the middle of
-  each column's range and divided by half that range, so every number squared lies in [0, 1];
+* the statistics are measured in float64 in one pass over blocks of rows, each block's mean and squared
+  deviations merged exactly into the running ones; for values so large that their squares would overflow,
+  two passes on values shifted to the middle of each column's range and divided by half that range;
 * the standardised rows are written straight into the float32 array the network trains on, a block at a
   time: the only arrays as large as the data are the one read from the file and the float32 result.
 """
@@ -49,10 +50,14 @@ class Standardization:
 
     @classmethod
     def fit(cls, x: np.ndarray, train_rows: np.ndarray) -> "Standardization":
-        """Measure the statistics of `x[train_rows]` without copying those rows all at once."""
+        """Measure the statistics of `x[train_rows]` without copying those rows all at once.
+
+        One pass over blocks of rows, each block's mean and squared deviations combined exactly with the
+        running ones (Chan, Golub and LeVeque's pairwise update, as stable as two passes); for values so large
+        that their squares overflow (beyond about 1e154), two passes in units of half each column's range.
+        """
         is_train = np.zeros(len(x), dtype=bool)
         is_train[train_rows] = True
-        n_train = int(is_train.sum())
         blocks = [(start, is_train[start:start + BLOCK_ROWS]) for start in range(0, len(x), BLOCK_ROWS)]
 
         def training_blocks():
@@ -60,37 +65,13 @@ class Standardization:
                 if keep.any():
                     yield x[start:start + BLOCK_ROWS][keep].astype(np.float64, copy=False)
 
-        # Pass 1: the range of each column and the sum of its values shifted by one training row (a value
-        # inside the column's range, so the shifted values stay small and the mean keeps its digits).
-        reference = x[train_rows[0]].astype(np.float64)
-        low, high = np.full(x.shape[1], np.inf), np.full(x.shape[1], -np.inf)
-        total = np.zeros(x.shape[1])
         with np.errstate(over="ignore", invalid="ignore"):
-            for block in training_blocks():
-                np.minimum(low, block.min(axis=0), out=low)
-                np.maximum(high, block.max(axis=0), out=high)
-                total += (block - reference).sum(axis=0)
+            low, high, mean, std, n_train = _one_pass(training_blocks(), x.shape[1])
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+            mean, std = _two_passes_in_range_units(training_blocks, low, high, n_train)
         constant = low == high
-        # Halves first, so neither the middle nor the half range overflows even for values near +-1.8e308.
-        middle = low / 2 + high / 2
-        half_range = np.where(constant, 1.0, high / 2 - low / 2)
-        if np.all(np.isfinite(total)):
-            shifted_mean = (reference + total / n_train - middle) / half_range
-        else:  # values so large that their sum overflows: add them up in units of half the range instead
-            total = np.zeros(x.shape[1])
-            for block in training_blocks():
-                total += ((block - middle) / half_range).sum(axis=0)
-            shifted_mean = total / n_train
-        # Pass 2: squared deviations from the mean, in units of half the range, so each square is at most 4.
-        squares = np.zeros(x.shape[1])
-        for block in training_blocks():
-            deviation = block - middle
-            deviation /= half_range
-            deviation -= shifted_mean
-            squares += np.einsum("ij,ij->j", deviation, deviation)
-        mean = np.where(constant, low, middle + shifted_mean * half_range)
-        std = np.where(constant, 1.0, np.sqrt(squares / n_train) * half_range)
-        return cls(mean, std, constant, low, high)
+        # A constant column keeps its value as the mean and gets standard deviation 1: it is left at 0.
+        return cls(np.where(constant, low, mean), np.where(constant, 1.0, std), constant, low, high)
 
     def apply(self, x: np.ndarray, rows: np.ndarray | None = None, *, what: str = "",
               dtype: type = np.float32) -> np.ndarray:
@@ -119,6 +100,42 @@ class Standardization:
                 column = int(bad[0])
                 raise ColumnError(column, _overflow_reason(self, column, what))
         return out
+
+
+def _one_pass(blocks, n_columns: int):
+    """(low, high, mean, standard deviation, count) of each column over blocks of rows, in one pass."""
+    low, high = np.full(n_columns, np.inf), np.full(n_columns, -np.inf)
+    mean, squares, count = np.zeros(n_columns), np.zeros(n_columns), 0
+    for block in blocks:
+        np.minimum(low, block.min(axis=0), out=low)
+        np.maximum(high, block.max(axis=0), out=high)
+        block_mean = block.mean(axis=0)
+        deviation = block - block_mean
+        block_count, total = len(block), count + len(block)
+        delta = block_mean - mean
+        mean += delta * (block_count / total)
+        squares += np.einsum("ij,ij->j", deviation, deviation) + delta ** 2 * (count * block_count / total)
+        count = total
+    return low, high, mean, np.sqrt(squares / count), count
+
+
+def _two_passes_in_range_units(blocks, low: np.ndarray, high: np.ndarray, count: int):
+    """(mean, standard deviation) for values near the ends of float64: measured in units of half each
+    column's range, shifted to its middle, so every number summed or squared lies within [-2, 4]."""
+    # Halves first, so neither the middle nor the half range overflows even for values near +-1.8e308.
+    middle = low / 2 + high / 2
+    half_range = np.where(low == high, 1.0, high / 2 - low / 2)
+    total = np.zeros(len(low))
+    for block in blocks():
+        total += ((block - middle) / half_range).sum(axis=0)
+    shifted_mean = total / count
+    squares = np.zeros(len(low))
+    for block in blocks():
+        deviation = block - middle
+        deviation /= half_range
+        deviation -= shifted_mean
+        squares += np.einsum("ij,ij->j", deviation, deviation)
+    return middle + shifted_mean * half_range, np.sqrt(squares / count) * half_range
 
 
 def _overflow_reason(standardization: Standardization, column: int, what: str) -> str:

@@ -560,3 +560,17 @@ def test_blank_rows_at_the_end_of_a_quoted_file_are_read_row_by_row(tmp_path):
 def test_a_ragged_first_row_in_a_semicolon_file_is_named_not_called_a_single_column(tmp_path):
     with pytest.raises(DataError, match=r"line 2, has 2 values but the header has 3 columns"):
         load_csv(write(tmp_path, "a;b;label\n1;x\n2;3;y\n"))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e200])
+def test_statistics_over_many_blocks_of_rows_equal_numpys_over_the_whole_training_part(tmp_path, scale):
+    from nntui.train.columns import BLOCK_ROWS, Standardization
+
+    rng = np.random.default_rng(4)
+    n = 3 * BLOCK_ROWS + 123
+    x = (rng.normal(size=(n, 3)) * [1.0, 3.0, 1e-3] + [0.0, 1e9, -5.0]) * scale
+    train_rows = rng.permutation(n)[: int(0.8 * n)]
+    fitted = Standardization.fit(x, train_rows)
+    reference = x[train_rows] / scale  # numpy's own two-pass statistics, in a range where nothing overflows
+    np.testing.assert_allclose(fitted.mean / scale, reference.mean(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fitted.std / scale, reference.std(axis=0), rtol=1e-9)
