@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nntui.train.data import r_squared, regression_scores  # noqa: F401  (r_squared: re-exported)
+from nntui.train.data import DataError, r_squared, regression_scores  # noqa: F401  (r_squared: re-exported)
 from nntui.train.datafiles import read_new_rows
 
 
@@ -89,7 +89,11 @@ def predict_file(run_path: str | Path, data_path: str | Path) -> Predictions:
     """Apply the run saved in `run_path` (a checkpoint) to the rows of `data_path` (.csv or .npz)."""
     from nntui.train.checkpoint import load_checkpoint
 
-    run = load_checkpoint(run_path)
+    try:
+        run = load_checkpoint(run_path)
+    except DataError as error:  # the run's own data, read again for its statistics and class names
+        raise DataError(f"{error} (a run's training data is read again for its standardisation and class "
+                        "names)") from None
     return predict_rows(run, data_path)
 
 

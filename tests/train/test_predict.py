@@ -169,3 +169,15 @@ def test_r_squared_is_one_for_a_perfect_fit_and_zero_for_the_mean():
     assert r_squared(actual, actual) == 1.0
     assert r_squared(actual, np.full_like(actual, actual.mean())) == pytest.approx(0.0)
     assert r_squared(actual, actual[::-1]) == pytest.approx(1 - 52 / 14)  # squared errors 25+1+1+25, spread 14
+
+
+def test_a_run_whose_training_file_is_gone_says_why_it_is_needed(species, tmp_path, capsys):
+    path, run, _, _ = species
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (moved / "run.npz").write_bytes(run.read_bytes())
+    capsys.readouterr()
+    assert main(["predict", str(moved / "run.npz"), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "file not found" in err and "training data is read again for its standardisation" in err
+    assert err.count("\n") == 1
