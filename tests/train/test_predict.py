@@ -173,11 +173,11 @@ def test_r_squared_is_one_for_a_perfect_fit_and_zero_for_the_mean():
 
 def test_a_run_whose_training_file_is_gone_says_why_it_is_needed(species, tmp_path, capsys):
     path, run, _, _ = species
-    moved = tmp_path / "elsewhere"
-    moved.mkdir()
-    (moved / "run.npz").write_bytes(run.read_bytes())
+    new_rows = tmp_path / "new.csv"
+    new_rows.write_bytes(path.read_bytes())
+    path.unlink()  # the file the run was trained on
     capsys.readouterr()
-    assert main(["predict", str(moved / "run.npz"), str(path)]) == 2
+    assert main(["predict", str(run), str(new_rows)]) == 2
     err = capsys.readouterr().err
     assert "file not found" in err and "training data is read again for its standardisation" in err
     assert err.count("\n") == 1
