@@ -24,9 +24,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
-from nntui.train.config import DATA_FILE_SUFFIXES, OPTIMIZERS, ConfigError, RunConfig, parse_field
+from nntui.train.config import DATA_FILE_SUFFIXES, INITS, OPTIMIZERS, ConfigError, RunConfig, parse_field
 from nntui.train.data import BUILTIN_DATASETS
 from nntui.tui.widgets.fields import OrderedInput
 
@@ -42,17 +42,40 @@ NUMBER_FIELDS = (
     ("optimizer.weight_decay", "weight decay"),
     ("training.seed", "seed"),
 )
+# The data and regularisation controls TensorFlow Playground gives a learner, after the training fields.
+DATA_FIELDS = (
+    ("data.noise", "noise"),
+    ("data.n_samples", "samples"),
+    ("data.n_classes", "classes"),
+    ("data.val_fraction", "val share"),
+    ("model.dropout", "dropout"),
+)
+TEXT_FIELDS = NUMBER_FIELDS + DATA_FIELDS
 
-SELECT_FIELDS = ("data.dataset", "optimizer.name")
+SELECT_FIELDS = ("data.dataset", "optimizer.name", "model.init")
 #: Every field's label, as the form shows it and as messages name it ("Changing the batch size needs ...").
-LABELS = {"data.dataset": "dataset", FILE_FIELD: "or file", "optimizer.name": "optimizer", **dict(NUMBER_FIELDS)}
-ALL_FIELDS = ("data.dataset", FILE_FIELD, "optimizer.name", *(dotted for dotted, _ in NUMBER_FIELDS))
+LABELS = {"data.dataset": "dataset", FILE_FIELD: "or file", "optimizer.name": "optimizer", "model.init": "init",
+          **dict(TEXT_FIELDS)}
+#: How a sentence names a field whose label alone would read oddly ("Changing the samples needs ...").
+SPOKEN = {"optimizer.lr": "the learning rate", "data.n_samples": "the number of samples",
+          "data.n_classes": "the number of classes", "data.val_fraction": "the validation share",
+          "model.init": "the initialisation", "training.seed": "the seed (new data and weights)"}
+#: What each data control means, shown under the form while it has focus ("" for the plain ones).
+HINTS = {"data.noise": "noise of the generated points; -1: the dataset's own",
+         "data.n_samples": "points generated; 0: the dataset's own number",
+         "data.n_classes": "classes of the spiral or blobs",
+         "data.val_fraction": "share held out to validate, 0.05 to 0.5",
+         "model.dropout": "chance a hidden unit is dropped in training; 0: none",
+         "model.init": "auto: He for relu, Xavier for tanh/sigmoid",
+         "training.seed": "same seed, same run: the data and the first weights come from it",
+         "regenerate": "enter: a new seed, so new data (and new first weights)"}
+ALL_FIELDS = ("data.dataset", FILE_FIELD, "optimizer.name", *(dotted for dotted, _ in TEXT_FIELDS), "model.init")
 
 
 def spoken_name(dotted: str) -> str:
     """A field as a sentence names it: "the batch size", "the optimizer" (not "training.batch_size")."""
     label = LABELS.get(dotted, dotted.rpartition(".")[2].replace("_", " "))
-    return "the learning rate" if dotted == "optimizer.lr" else f"the {label}"
+    return SPOKEN.get(dotted, f"the {label}")
 
 
 def _widget_id(dotted: str) -> str:
@@ -76,8 +99,9 @@ def shown_values(config: RunConfig) -> dict[str, Any]:
         "data.dataset": dataset if builtin else Select.NULL,
         FILE_FIELD: "" if builtin else dataset,
         "optimizer.name": config.optimizer.name,
+        "model.init": config.model.init,
     }
-    for dotted, _ in NUMBER_FIELDS:
+    for dotted, _ in TEXT_FIELDS:
         section, name = dotted.split(".")
         shown[dotted] = format_value(getattr(getattr(config, section), name))
     return shown
@@ -186,6 +210,14 @@ class HyperParamsForm(Widget):
         height: auto;
         color: $text-error;
     }
+    HyperParamsForm > #form-hint {
+        height: auto;
+        color: $text-muted;
+    }
+    HyperParamsForm .field-row > Button {
+        width: 1fr;
+        min-width: 0;
+    }
     """
 
     @dataclass
@@ -241,7 +273,7 @@ class HyperParamsForm(Widget):
                     id=_widget_id("optimizer.name"),
                 ),
             )
-            for dotted, label in NUMBER_FIELDS:
+            for dotted, label in TEXT_FIELDS:
                 field = OrderedInput(
                     self._shown[dotted],
                     compact=True,
@@ -249,7 +281,19 @@ class HyperParamsForm(Widget):
                     id=_widget_id(dotted),
                 )
                 yield self._row(label, field)
+            yield self._row(
+                LABELS["model.init"],
+                FieldSelect(
+                    [(name, name) for name in INITS],
+                    value=self._shown["model.init"],
+                    allow_blank=False,
+                    compact=True,
+                    id=_widget_id("model.init"),
+                ),
+            )
+            yield self._row("new data", Button("regenerate", compact=True, id="regenerate"))
         yield Static(id="form-error", markup=False)
+        yield Static(id="form-hint", markup=False)
 
     def _row(self, label: str, field: Input | Select) -> Horizontal:
         if isinstance(field, Input) and not self._blink:
@@ -375,6 +419,18 @@ class HyperParamsForm(Widget):
             self.post_message(self.Changed("data.dataset", path))
         else:
             self.post_message(self.Changed(dotted, parse_field(dotted, field.value)))
+
+    @on(Button.Pressed, "#regenerate")
+    def _regenerate(self, event: Button.Pressed) -> None:
+        """New data: the next seed (the seed also draws the first weights, so those are new too)."""
+        event.stop()
+        self.post_message(self.Changed("training.seed", self._config.training.seed + 1))
+
+    def on_descendant_focus(self, event) -> None:
+        """What the focused control means, under the form (the data controls' units are not obvious)."""
+        widget = event.widget
+        key = "regenerate" if widget.id == "regenerate" else _dotted(widget)
+        self.query_one("#form-hint", Static).update(HINTS.get(key or "", ""))
 
     def reject_data_file(self, path: str, message: str) -> None:
         """Keep a data file the app could not load in its field, marked with why, to be corrected there."""
