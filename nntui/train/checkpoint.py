@@ -53,9 +53,12 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, replace: bool 
     return write_contents(checkpoint_contents(trainer, path, note=note), path, replace=replace)
 
 
-def checkpoint_contents(trainer: Trainer, path: str | os.PathLike,
-                        note: Mapping[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def checkpoint_contents(trainer: Trainer, path: str | os.PathLike, note: Mapping[str, Any] | None = None,
+                        timeline_budget: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """What ``save_checkpoint`` writes, taken now: (the arrays, the metadata).
+
+    ``timeline_budget``: carry only as many kept epoch states as fit in these bytes (evenly thinned; default:
+    all the run keeps).
 
     Nothing in it is shared with the live trainer (kept timeline states never change), so another thread may
     write it (``write_contents``, which also turns the metadata into JSON) while training goes on.
@@ -67,7 +70,7 @@ def checkpoint_contents(trainer: Trainer, path: str | os.PathLike,
     if not folder.is_dir():
         raise CheckpointError(f"cannot save checkpoint: folder {str(folder)!r} does not exist")
     state = trainer.state_dict()
-    timeline_meta, timeline_arrays = trainer.timeline.state()
+    timeline_meta, timeline_arrays = trainer.timeline.state(timeline_budget)
     arrays = dict(state["arrays"])
     arrays.update({f"timeline/{key}": value for key, value in timeline_arrays.items()})
     meta = {

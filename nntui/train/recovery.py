@@ -6,9 +6,10 @@ every ``EVERY`` seconds while there is progress not yet saved, but never more of
 seconds (a fast run ends many epochs a second). ``save("SIGHUP")`` writes it at once: the app calls it when the
 terminal hangs up, on SIGTERM and SIGINT, and when ``q`` quits a run with unsaved progress.
 
-A recovery file is an ordinary checkpoint (``nntui --load FILE`` and ``nntui train --load FILE`` open it); its
-note says which process wrote it, why and when. One file per app process (a reset run overwrites it), written
-atomically; only the newest ``KEEP`` files stay. ``interrupted()`` lists the runs whose process is gone, newest
+A recovery file is an ordinary checkpoint (``nntui --load FILE`` and ``nntui train --load FILE`` open it), with
+the kept epoch states that fit in ``TIMELINE_BUDGET`` (the run may hold more); its note says which process wrote
+it, why and when. One file per app process (a reset run overwrites it), written atomically; only the newest
+``KEEP`` files stay. ``interrupted()`` lists the runs whose process is gone, newest
 first, for the next ``nntui`` to offer back; ``nntui --resume`` opens the newest.
 """
 
@@ -26,6 +27,9 @@ from nntui.train.checkpoint import CheckpointError, checkpoint_contents, read_me
 EVERY = 30.0  # seconds: at least this often while there is unsaved progress
 AT_MOST = 5.0  # seconds: never more often than this (epoch ends included)
 KEEP = 5  # recovery files kept (the newest)
+#: The kept epoch states a recovery file carries (bytes): fewer than the run holds (64 MiB), evenly thinned, so
+#: that a save every few seconds costs little; the user's own checkpoints carry them all.
+TIMELINE_BUDGET = 16 * 2**20
 OFFERED = "offered"  # a file in the recovery folder naming the runs already offered back once
 
 
@@ -115,7 +119,7 @@ class Autosaver:
         note = {"recovery": reason, "pid": os.getpid(), "saved_at": time.time()}
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            contents = checkpoint_contents(trainer, self.path, note=note)
+            contents = checkpoint_contents(trainer, self.path, note=note, timeline_budget=TIMELINE_BUDGET)
         except (OSError, CheckpointError) as error:
             return self._failed(error)
         self._saved = self._position()

@@ -104,11 +104,8 @@ class Timeline:
         return sum(self._sizes.values())
 
     def _thin(self) -> None:
-        while self.memory_bytes > self.budget_bytes and len(self._states) > 2:
-            epochs = self.epochs
-            # drop the inner epoch whose neighbours are closest together (the older one on a tie)
-            gap, victim = min((epochs[i + 1] - epochs[i - 1], epochs[i]) for i in range(1, len(epochs) - 1))
-            del self._states[victim], self._sizes[victim]
+        for epoch in set(self._states) - set(_thinned(self._sizes, self.budget_bytes)):
+            del self._states[epoch], self._sizes[epoch]
 
     # -- the log -----------------------------------------------------------------------------------------------
 
@@ -133,8 +130,12 @@ class Timeline:
 
     # -- to and from a checkpoint ------------------------------------------------------------------------------
 
-    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """(JSON-able part, arrays) for a checkpoint: every kept state, the log and the abandoned curves."""
+    def state(self, budget_bytes: int | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able part, arrays) for a checkpoint: the kept states, the log and the abandoned curves.
+
+        ``budget_bytes``: keep in the checkpoint only as many states as fit, thinned the same way (a recovery
+        file, written every few seconds, carries fewer than the run holds).
+        """
         meta: dict[str, Any] = {
             "budget_bytes": self.budget_bytes, "dropped": self.dropped,
             "log": [dict(vars(entry)) for entry in self.log],
@@ -143,7 +144,9 @@ class Timeline:
             "epochs": {},
         }
         arrays: dict[str, np.ndarray] = {}
-        for epoch, compact in self._states.items():  # one array per kept state: its packed bytes, as they are
+        chosen = _thinned(self._sizes, self.budget_bytes if budget_bytes is None else budget_bytes)
+        for epoch in chosen:  # one array per kept state: its packed bytes, as they are
+            compact = self._states[epoch]
             arrays[str(epoch)] = compact["blob"]
             meta["epochs"][str(epoch)] = {"layout": compact["layout"], "meta": compact["meta"]}
         return meta, arrays
@@ -165,6 +168,16 @@ class Timeline:
             timeline._states[int(epoch_text)] = compact
             timeline._sizes[int(epoch_text)] = _size(compact)
         return timeline
+
+
+def _thinned(sizes: dict[int, int], budget: int) -> list[int]:
+    """The epochs (keys of ``sizes``, in order) that fit in ``budget``: the first and the last always; past the
+    budget, the inner epoch whose neighbours are closest together goes first (the older one on a tie)."""
+    epochs, total = list(sizes), sum(sizes.values())
+    while total > budget and len(epochs) > 2:
+        _gap, i = min((epochs[i + 1] - epochs[i - 1], i) for i in range(1, len(epochs) - 1))
+        total -= sizes[epochs.pop(i)]
+    return epochs
 
 
 def describe_epochs(epochs: list[int]) -> str:

@@ -141,3 +141,20 @@ def test_a_save_that_cannot_be_written_says_why_and_training_goes_on(saver, tmp_
     assert autosaver.save("autosave", wait=True) is None
     assert "cannot write the recovery file" in autosaver.error
     steps(session, 1)
+
+
+def test_a_recovery_file_carries_the_kept_epochs_that_fit_its_budget_evenly_spread(saver, monkeypatch):
+    session, autosaver, clock = saver
+    steps(session, 30 * STEPS_PER_EPOCH)
+    one_state = session.timeline.memory_bytes // len(session.kept_epochs)
+    monkeypatch.setattr(recovery, "TIMELINE_BUDGET", 8 * one_state)
+    autosaver.save("autosave", wait=True)
+    reopened = TrainingSession.from_checkpoint(autosaver.path)
+    carried = reopened.kept_epochs
+    assert session.kept_epochs == list(range(31))  # the run itself keeps them all
+    assert carried[0] == 0 and carried[-1] == 30 and 4 <= len(carried) <= 8
+    assert max(np.diff(carried)) <= 3 * min(np.diff(carried)) + 2, carried
+    reopened.rewind(carried[len(carried) // 2])  # and going back in the recovered run works
+    session.rewind(carried[len(carried) // 2])
+    for (name, a, _), (_, b, _) in zip(reopened.model.parameters(), session.model.parameters()):
+        assert np.array_equal(a, b), name
