@@ -473,14 +473,13 @@ def run_gradcheck(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from nntui.train.files import write_atomically
     from nntui.train.predict import predict_file
 
     _check_output(args.out, ".csv", "predictions")
     with _LoadReporter():  # the run's own data is read again (for its statistics), then the new rows
         predictions = predict_file(args.run, args.data)
     if args.out:
-        write_atomically(args.out, predictions.csv_text())
+        predictions.write_file(args.out)
     if args.json:
         summary = predictions.summary()
         if not args.out:

@@ -54,17 +54,34 @@ class Predictions:
             return ["prediction"]
         return [f"prediction_{name}" for name in self.output_names]
 
-    def write_csv(self, file) -> None:
-        """The predictions as CSV text, one row per input row, into a text file."""
-        writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(self.header())
+    def write_csv(self, file, *, rows_at_a_time: int = 65536) -> None:
+        """The predictions as CSV text, one row per input row, into a text file, a block of rows at a time."""
+        file.write(",".join(_csv_cell(name) for name in self.header()) + "\n")
         if self.task == "classification":
-            probabilities = self.probabilities.tolist()
-            for name, row in zip(self.predicted.tolist(), probabilities):
-                writer.writerow([name, *(f"{p:.6g}" for p in row)])
+            quoted = {name: _csv_cell(name) for name in self.output_names}
+            line = "%s," + ",".join(["%.6g"] * len(self.output_names)) + "\n"
         else:
-            for row in self.predicted.tolist():
-                writer.writerow([f"{value:.8g}" for value in row])
+            line = ",".join(["%.8g"] * len(self.output_names)) + "\n"
+        for start in range(0, self.n_rows, rows_at_a_time):
+            part = slice(start, start + rows_at_a_time)
+            if self.task == "classification":
+                names = [quoted[name] for name in self.predicted[part].tolist()]
+                rows = [(name, *p) for name, p in zip(names, self.probabilities[part].tolist())]
+            else:
+                rows = [tuple(values) for values in self.predicted[part].tolist()]
+            file.write("".join([line % row for row in rows]))
+
+    def write_file(self, path: str | Path) -> None:
+        """The CSV text into `path`, atomically (a temporary file beside it, then renamed), streamed."""
+        from nntui.train.files import write_atomically
+
+        def write(binary) -> None:
+            text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+            self.write_csv(text)
+            text.flush()
+            text.detach()  # the binary file stays open for write_atomically to sync and close
+
+        write_atomically(path, write)
 
     def csv_text(self) -> str:
         buffer = io.StringIO()
@@ -120,6 +137,13 @@ def predict_rows(run, data_path: str | Path) -> Predictions:
         scores = regression_scores(labels, values)
         result.r2, result.mae = scores["r2"], scores["mae"]
     return result
+
+
+def _csv_cell(text: str) -> str:
+    """A cell as the csv module writes it: quoted when it holds a comma, a quote or a line break."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([text])
+    return buffer.getvalue()
 
 
 def _number(value: float | None):

@@ -181,3 +181,23 @@ def test_a_run_whose_training_file_is_gone_says_why_it_is_needed(species, tmp_pa
     err = capsys.readouterr().err
     assert "file not found" in err and "training data is read again for its standardisation" in err
     assert err.count("\n") == 1
+
+
+def test_the_output_csv_quotes_class_names_that_need_it_and_reads_back_the_same_in_any_block_size(tmp_path):
+    from nntui.train.predict import Predictions
+
+    names = ["plain", "a, b", 'say "hi"']
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet([1, 1, 1], size=10)
+    predicted = np.array(names)[probabilities.argmax(axis=1)]
+    predictions = Predictions("classification", names, predicted, probabilities, 0)
+    whole = predictions.csv_text()
+    blocks = io.StringIO()
+    predictions.write_csv(blocks, rows_at_a_time=3)
+    assert blocks.getvalue() == whole
+    predictions.write_file(tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text() == whole
+    header, rows = read_output(whole)
+    assert header == ["prediction", "p_plain", "p_a, b", 'p_say "hi"']
+    assert [row[0] for row in rows] == predicted.tolist()
+    np.testing.assert_allclose([[float(v) for v in row[1:]] for row in rows], probabilities, rtol=1e-5)
