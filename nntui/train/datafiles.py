@@ -576,14 +576,23 @@ def encode_labels(labels: list, where: str) -> tuple[np.ndarray, list[str]]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def read_new_rows(
-    path: str | Path, *, feature_names: list[str], target_name: str, task: str
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(x float64 with the columns in `feature_names`' order, the labels or None) of a CSV or NPZ file.
+class NewRows(NamedTuple):
+    """Rows to predict: x float64 with the columns in the run's order; the labels when the file has them.
+
+    y: class indices into `label_names` (the file's own classes, sorted as for training) or float64 targets
+    (n, n_targets) for regression; None without a label column.
+    """
+
+    x: np.ndarray
+    y: np.ndarray | None
+    label_names: list[str]
+
+
+def read_new_rows(path: str | Path, *, feature_names: list[str], target_name: str, task: str) -> NewRows:
+    """The rows of a CSV or NPZ file to apply a trained run to.
 
     A CSV file must hold every feature column, by name, in any order, and nothing else but, optionally, the
-    label column `target_name`. Labels come back as the original words (classification) or as float64
-    targets of shape (n, n_targets). An NPZ file's x is taken column by column as it stands (arrays have no
+    label column `target_name`. An NPZ file's x is taken column by column as it stands (arrays have no
     column names); its y is optional.
     """
     check_task(task)
@@ -608,37 +617,37 @@ def read_new_rows(
             f"{where} has the column {_names(extra)}, which the run was not trained on; it knows "
             f"{', '.join(feature_names)} and the label '{target_name}': remove the others"
         )
-    if target_name in header:
+    labelled = target_name in header
+    if labelled:
         table = read_csv(path, target=target_name, task=task)
-        labels = table.y if task == "regression" else np.array(table.output_names)[table.y]
     else:
         table = _read_csv_fast(path, layout, None, task) or read_csv_careful(path, layout, None, task, where)
-        labels = None
     position = {name: i for i, name in enumerate(table.feature_names)}
-    return table.x[:, [position[name] for name in feature_names]], labels
+    x = table.x[:, [position[name] for name in feature_names]]
+    return NewRows(x, table.y if labelled else None, list(table.output_names) if labelled else [])
 
 
 def _names(names: list[str]) -> str:
     return ", ".join(f"'{name}'" for name in names)
 
 
-def _read_new_npz(path: Path, n_features: int, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_new_npz(path: Path, n_features: int, task: str) -> NewRows:
     where = f"NPZ file '{path}'"
     with np.load(path, allow_pickle=False) as archive:
         has_labels = "y" in archive.files
     if has_labels:
         table = read_npz(path, task=task)
-        labels = table.y if task == "regression" else np.array(table.output_names)[table.y]
     else:
         x, _ = _npz_arrays(path, where, need_y=False)
-        table, labels = Table(np.asarray(x).reshape(len(x), -1), np.zeros((len(x), 0)), [], []), None
+        table = Table(np.asarray(x).reshape(len(x), -1), np.zeros((len(x), 0)), [], [])
         if not _all_finite(table.x):
             raise DataError(f"{where}: x has NaN or infinite values; remove or fill them")
     if table.x.shape[1] != n_features:
         raise DataError(
             f"{where}: x has {table.x.shape[1]} feature columns, but the run was trained on {n_features}"
         )
-    return np.array(table.x, dtype=np.float64), labels
+    return NewRows(np.array(table.x, dtype=np.float64), table.y if has_labels else None,
+                   list(table.output_names) if has_labels else [])
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -117,25 +117,28 @@ def predict_file(run_path: str | Path, data_path: str | Path) -> Predictions:
 def predict_rows(run, data_path: str | Path) -> Predictions:
     """Apply a loaded run (anything with `dataset`, `loss` and `predict_scores`) to a file's rows."""
     data = run.dataset
-    x, labels = read_new_rows(data_path, feature_names=data.feature_names, target_name=data.target_name,
-                              task=data.task)
-    scores = np.asarray(run.predict_scores(data.standardize(x)), dtype=np.float64)
+    rows = read_new_rows(data_path, feature_names=data.feature_names, target_name=data.target_name,
+                         task=data.task)
+    scores = np.asarray(run.predict_scores(data.standardize(rows.x)), dtype=np.float64)
+    n_labelled = 0 if rows.y is None else len(rows.y)
     if data.task == "classification":
         probabilities = np.asarray(run.loss.probabilities(scores), dtype=np.float64)
         if probabilities.shape[1] == 1:  # one sigmoid output: p(second class)
             probabilities = np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
-        predicted = np.array(data.class_names)[probabilities.argmax(axis=1)]
-        result = Predictions(data.task, list(data.class_names), predicted, probabilities, 0)
-        if labels is not None:
-            result.n_labelled = len(labels)
-            result.accuracy = float(np.mean(predicted == labels))
+        chosen = probabilities.argmax(axis=1)
+        result = Predictions(data.task, list(data.class_names), np.array(data.class_names)[chosen], probabilities,
+                             n_labelled)
+        if n_labelled:
+            # The file's classes by name into the run's (a class the run never saw counts as a mistake).
+            index = {name: i for i, name in enumerate(data.class_names)}
+            truth = np.array([index.get(name, -1) for name in rows.label_names], dtype=np.int64)[rows.y]
+            result.accuracy = float(np.mean(chosen == truth))
         return result
     values = data.targets_in_units(scores)
-    result = Predictions(data.task, list(data.class_names), values, None, 0)
-    if labels is not None:
-        result.n_labelled = len(labels)
-        scores = regression_scores(labels, values)
-        result.r2, result.mae = scores["r2"], scores["mae"]
+    result = Predictions(data.task, list(data.class_names), values, None, n_labelled)
+    if n_labelled:
+        scored = regression_scores(rows.y, values)
+        result.r2, result.mae = scored["r2"], scored["mae"]
     return result
 
 

@@ -201,3 +201,13 @@ def test_the_output_csv_quotes_class_names_that_need_it_and_reads_back_the_same_
     assert header == ["prediction", "p_plain", "p_a, b", 'p_say "hi"']
     assert [row[0] for row in rows] == predicted.tolist()
     np.testing.assert_allclose([[float(v) for v in row[1:]] for row in rows], probabilities, rtol=1e-5)
+
+
+def test_a_label_the_run_never_saw_counts_as_a_mistake(species, tmp_path):
+    path, run, x, labels = species
+    rows = [[f"{a:.5f}", f"{b:.5f}", "unheard-of" if i < 40 else label]
+            for i, ((a, b), label) in enumerate(zip(x, labels))]
+    new = write_csv(tmp_path / "new.csv", ["length", "width", "species"], rows)
+    expected, class_names = by_hand(run, x)
+    right = np.array([class_names[i] for i in expected.argmax(axis=1)]) == labels
+    assert predict_file(run, new).accuracy == pytest.approx(np.mean(right[40:]) * 200 / 240)
