@@ -20,6 +20,7 @@ The rules of a CSV file (see the README, "Your own data"):
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections import Counter
 import struct
@@ -166,8 +167,9 @@ def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
         raise DataError(f"{where} is not UTF-8 text; save it as CSV (UTF-8) and try again") from None
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     separator = _guess_separator(lines)
-    try:
-        rows = [(number, row) for number, row in _numbered_rows(lines, separator) if not _is_blank(row)]
+    try:  # the header and up to 100 rows below it
+        rows = list(itertools.islice(((n, row) for n, row in _numbered_rows(lines, separator) if not _is_blank(row)),
+                                     101))
     except csv.Error as error:
         raise DataError(f"{where} could not be read as CSV ({error}); check its quoting") from None
     if not rows:
