@@ -91,7 +91,7 @@ class Standardization:
                     block = np.subtract(block, self.mean, out=block)
                 else:
                     block = np.subtract(block, self.mean, dtype=np.float64)
-                np.divide(block, self.std, out=out[part])  # in float64, rounded to float32 once, on the way out
+                np.divide(block, self.std, out=out[part])  # in float64, rounded to float32 once, on the way
         with np.errstate(over="ignore", invalid="ignore"):
             sums_finite = np.all(np.isfinite(out.sum(axis=0)))
         if not sums_finite:  # one cheap pass; the exact check only when it fails
@@ -147,7 +147,7 @@ def _overflow_reason(standardization: Standardization, column: int, what: str) -
 
 
 def _non_finite_columns(out: np.ndarray) -> np.ndarray:
-    """Indices of columns holding NaN or infinity (via column minima and maxima: no temporary as large as out)."""
+    """Indices of the columns holding NaN or infinity (from column minima and maxima, no big temporary)."""
     if out.size == 0:
         return np.array([], dtype=np.int64)
     return np.flatnonzero(~(np.isfinite(out.min(axis=0)) & np.isfinite(out.max(axis=0))))
@@ -156,20 +156,21 @@ def _non_finite_columns(out: np.ndarray) -> np.ndarray:
 def column_warnings(x: np.ndarray, names: list[str], standardization: Standardization) -> list[str]:
     """Lines about columns a network cannot learn from: constant ones and row numbers (IDs)."""
     lines = [
-        f"column '{names[j]}' has the same value ({standardization.mean[j]:g}) in every training row; it carries "
-        "no information (it is left at 0)"
+        f"column '{names[j]}' has the same value ({standardization.mean[j]:g}) in every training row; it "
+        "carries no information (it is left at 0)"
         for j in np.flatnonzero(standardization.constant)
     ]
     for j in id_like_columns(x, names, standardization):
         low, high = x[:, j].min(), x[:, j].max()
         lines.append(
-            f"column '{names[j]}' looks like a row number or ID (whole numbers {low:g} to {high:g}, each once); "
-            "a network can only memorise it, not learn from it: leave it out of the file"
+            f"column '{names[j]}' looks like a row number or ID (whole numbers {low:g} to {high:g}, each "
+            "once); a network can only memorise it, not learn from it: leave it out of the file"
         )
     return lines
 
 
-def id_like_columns(x: np.ndarray, names: list[str], standardization: Standardization | None = None) -> list[int]:
+def id_like_columns(x: np.ndarray, names: list[str],
+                    standardization: Standardization | None = None) -> list[int]:
     """Columns of distinct whole numbers that form a run (0..n-1, say), or that are named like an ID.
 
     A cheap test first, from the training rows' range when `standardization` measured it: a run of n numbers
@@ -192,7 +193,8 @@ def id_like_columns(x: np.ndarray, names: list[str], standardization: Standardiz
     found = []
     for j in candidates:
         column = np.asarray(x[:, j])
-        if float(column.max()) / 2 - float(column.min()) / 2 >= n_rows / 2 and names[j].strip().lower() not in ID_NAMES:
+        named_like_an_id = names[j].strip().lower() in ID_NAMES
+        if float(column.max()) / 2 - float(column.min()) / 2 >= n_rows / 2 and not named_like_an_id:
             continue
         if np.all(column == np.round(column)) and len(np.unique(column)) == n_rows:
             found.append(j)

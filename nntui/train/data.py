@@ -166,7 +166,7 @@ def blobs(
 
 
 def _generator_defaults(name, n_samples, noise, n_classes, rng):
-    """Fill in what a generator was not given: the numbers listed in BUILTIN_DATASETS, and a generator seeded 0."""
+    """Fill in what a generator was not given: the numbers in BUILTIN_DATASETS, and a generator seeded 0."""
     info = BUILTIN_DATASETS[name]
     return (
         info.n_samples if n_samples is None else n_samples,
@@ -287,8 +287,8 @@ class Dataset:
     def unstandardize(self, x: np.ndarray) -> np.ndarray:
         """Standardised features back in raw units, float64: x * feature_std + feature_mean.
 
-        The float32 storage leaves rounding noise of about 1e-7 of each column's spread, enough to show a pixel
-        of 4 as 3.9999998; a value that close to a whole number (within 1e-5 of its column's standard
+        The float32 storage leaves rounding noise of about 1e-7 of each column's spread, enough to show a
+        pixel of 4 as 3.9999998; a value that close to a whole number (within 1e-5 of its column's standard
         deviation) is given as that whole number, so pixel counts and other integer data come back exact.
         """
         raw = np.asarray(x, dtype=np.float64) * self.feature_std + self.feature_mean
@@ -296,9 +296,10 @@ class Dataset:
         return np.where(np.abs(raw - whole) <= 1e-5 * self.feature_std, whole, raw)
 
     def targets_in_units(self, y: np.ndarray) -> np.ndarray:
-        """Standardised regression targets (or a network's predictions of them), float64 in the data's units."""
+        """Standardised regression targets (or a network's predictions of them) in the data's own units."""
         if self.target_mean is None:
-            raise DataError(f"dataset '{self.name}' is {self.task}: its labels are classes, not standardised targets")
+            raise DataError(
+                f"dataset '{self.name}' is {self.task}: its labels are classes, not standardised targets")
         return np.asarray(y, dtype=np.float64) * self.target_std + self.target_mean
 
     def standardize_targets(self, y_raw: np.ndarray) -> np.ndarray:
@@ -332,7 +333,8 @@ class Dataset:
                 f"dataset '{self.name}' has {self.n_features} features, so new samples must have shape "
                 f"(n, {self.n_features}); got {x_raw.shape}"
             )
-        transform = Standardization(self.feature_mean, self.feature_std, np.zeros(self.n_features, dtype=bool))
+        unmeasured = np.zeros(self.n_features, dtype=bool)
+        transform = Standardization(self.feature_mean, self.feature_std, unmeasured)
         try:
             return transform.apply(x_raw)
         except ColumnError as error:
@@ -461,7 +463,8 @@ def load_dataset(
         targets = Standardization.fit(table.y, train_rows) if standardize else Standardization.identity(
             table.y.shape[1])
         try:
-            y_train, y_val = (targets.apply(table.y, rows, dtype=np.float64) for rows in (train_rows, val_rows))
+            y_train = targets.apply(table.y, train_rows, dtype=np.float64)
+            y_val = targets.apply(table.y, val_rows, dtype=np.float64)
         except ColumnError as error:
             raise DataError(f"{where}: target '{table.output_names[error.column]}' {error}") from None
         target_mean, target_std = targets.mean, targets.std

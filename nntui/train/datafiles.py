@@ -1,7 +1,7 @@
 """Your own data: reading CSV and NPZ files into a `Table` of features and labels.
 
-A CSV file is read twice over, in spirit: a **fast path** hands the file to NumPy's C reader (`np.loadtxt`, one
-pass, no Python per cell) and checks the result with whole-array operations; when anything is off (a word
+A CSV file is read twice over, in spirit: a **fast path** hands the file to NumPy's C reader (`np.loadtxt`,
+one pass, no Python per cell) and checks the result with whole-array operations; when anything is off (a word
 where a number belongs, a missing value, a ragged row, a number Python reads but NumPy does not), the
 **careful path** reads the file again with the `csv` module, row by row, and either names the first problem,
 line and column, or returns the table. A good file never pays for the careful path; a bad file always gets
@@ -168,14 +168,14 @@ def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     separator = _guess_separator(lines)
     try:  # the header and up to 100 rows below it
-        rows = list(itertools.islice(((n, row) for n, row in _numbered_rows(lines, separator) if not _is_blank(row)),
-                                     101))
+        numbered = ((n, row) for n, row in _numbered_rows(lines, separator) if not _is_blank(row))
+        rows = list(itertools.islice(numbered, 101))
     except csv.Error as error:
         raise DataError(f"{where} could not be read as CSV ({error}); check its quoting") from None
     if not rows:
         raise DataError(
-            f"{where} has only blank rows at its start; it needs a header row naming the columns, then one row "
-            "per sample"
+            f"{where} has only blank rows at its start; it needs a header row naming the columns, then one "
+            "row per sample"
         )
     header_line, header = rows[0]
     _check_header(header, where, separator, min_columns=2 if labelled else 1)
@@ -199,7 +199,7 @@ def _guess_separator(lines: list[str]) -> str:
 
 
 def _numbered_rows(lines, separator: str):
-    """(line number, stripped cells) for each row of a list of lines (quoted newlines are not expected here)."""
+    """(line number, stripped cells) for each row of a list of lines (no quoted line breaks expected here)."""
     for number, row in enumerate(csv.reader(lines, delimiter=separator), start=1):
         yield number, [cell.strip() for cell in row]
 
@@ -242,7 +242,7 @@ def _target_index(header: list[str], target: str | None, where: str) -> int:
     return header.index(target)
 
 
-# -- the fast path: np.loadtxt and whole-array checks ----------------------------------------------------------
+# -- the fast path: np.loadtxt and whole-array checks -------------------------------------------------------
 
 
 def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task: str,
@@ -268,7 +268,7 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task
     )
     try:
         with warnings.catch_warnings(), watching_reads(path, f"reading {path.name}", 0.0, READ_SHARE):
-            warnings.simplefilter("error")  # loadtxt's "input contained no data" and the like: the careful path
+            warnings.simplefilter("error")  # loadtxt's "input contained no data" and such: the careful path
             # ... but an empty line above max_rows is only skipped, as it should be (NumPy >= 1.23 says so).
             warnings.filterwarnings("ignore", message=r"Input line \d+ contained no data")
             x = labels = None
@@ -302,7 +302,8 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task
     # Cells are compared without their surrounding spaces ("a, cat" and "a,cat" both say cat).
     stripped = [str(word).strip() for word in words]
     names = sorted(set(stripped))
-    if any(name.lower() in MISSING_MARKERS for name in names) or all(_parse_float(n) is not None for n in names):
+    missing = any(name.lower() in MISSING_MARKERS for name in names)
+    if missing or all(_parse_float(name) is not None for name in names):
         return None  # a missing label, or every label a number after all: the careful path
     if names != stripped:
         y = np.array([names.index(word) for word in stripped], dtype=np.int64)[y]
@@ -314,7 +315,8 @@ def _rows_before_blank_tail(path: Path, layout: CsvLayout) -> int | None:
 
     NumPy's reader skips empty lines but not ',,,' or '   ': told how many rows to read, it stops before them.
     The rows are counted from the bytes: a line feed ends a line (CR LF too); an empty line is not a row.
-    None when the file does not end in such rows, or has quotes or lone CRs, which would make the count unsure.
+    None when the file does not end in such rows, or has quotes or lone CRs, which would make the count
+    unsure.
     """
     with open(path, "rb") as file:
         file.seek(max(0, path.stat().st_size - _SNIFF_BYTES))
@@ -367,7 +369,8 @@ def _read_numbers_fast(path: Path, layout: CsvLayout) -> Table | None:
 def encode_whole_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(class index int64 of each value, the sorted distinct values) for labels that are whole numbers.
 
-    Small non-negative labels (the usual 0..k-1) are counted with `np.bincount`, no sort; others use np.unique.
+    Small non-negative labels (the usual 0..k-1) are counted with `np.bincount`, no sort; others go through
+    np.unique.
     """
     if len(values) and values.min() >= 0 and values.max() < 1 << 16:
         present = np.flatnonzero(np.bincount(values.astype(np.int64)))
@@ -435,8 +438,9 @@ def _drop_column(table: np.ndarray, index: int) -> np.ndarray:
 
 
 def _all_finite(x: np.ndarray) -> bool:
-    """True when x holds no NaN or infinity: one sum per column (NaN and infinity survive a sum), and only if
-    a sum is not finite (which huge finite values can also cause) the exact test, a block of rows at a time."""
+    """True when x holds no NaN or infinity: one sum per column (NaN and infinity survive a sum), and only
+    if a sum is not finite (huge finite values can cause that too) the exact test, a block of rows at a time.
+    """
     if x.size == 0:
         return True
     with np.errstate(over="ignore", invalid="ignore"):
@@ -453,7 +457,7 @@ def _first_non_finite_row(x: np.ndarray) -> int | None:
     return None
 
 
-# -- the careful path: the csv module, row by row ---------------------------------------------------------------
+# -- the careful path: the csv module, row by row ------------------------------------------------------------
 
 
 def read_csv_careful(path: Path, layout: CsvLayout, target_index: int | None, task: str, where: str) -> Table:
@@ -482,10 +486,12 @@ def read_csv_careful(path: Path, layout: CsvLayout, target_index: int | None, ta
                 line = reader.line_num
                 _check_row(cells, header, line, where)
                 for f, i in enumerate(feature_indices):
-                    x[len(labels), f] = _csv_number(cells[i], f"{where}, line {line}, feature column '{header[i]}'")
+                    where_cell = f"{where}, line {line}, feature column '{header[i]}'"
+                    x[len(labels), f] = _csv_number(cells[i], where_cell)
                 label = None if target_index is None else cells[target_index]
                 if task == "regression" and target_index is not None:
-                    label = _csv_number(label, f"{where}, line {line}, target column '{header[target_index]}'")
+                    where_cell = f"{where}, line {line}, target column '{header[target_index]}'"
+                    label = _csv_number(label, where_cell)
                 labels.append(label)
                 if len(labels) == len(x):  # more rows than the line count said (lone CR line ends): grow
                     x = np.concatenate([x, np.empty_like(x)])
@@ -689,7 +695,8 @@ def _read_npz_table(path: str | Path, task: str) -> Table:
         x = x.view(np.uint8)
     if not _all_finite(x):
         raise DataError(
-            f"{where}: x has NaN or infinite values (first in sample {_first_non_finite_row(x)}); remove or fill them"
+            f"{where}: x has NaN or infinite values (first in sample {_first_non_finite_row(x)}); "
+            "remove or fill them"
         )
     feature_names = [f"x{i}" for i in range(x.shape[1])]
 
@@ -744,7 +751,8 @@ def _mapped_member(path: Path, archive, name: str) -> np.ndarray:
         offset = file.tell()
     if dtype.hasobject or math.prod(shape) == 0:
         return archive[name]  # np.load refuses objects (allow_pickle=False) and says so
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran_order else "C")
+    order = "F" if fortran_order else "C"
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
 
 
 def _npz_arrays(path: Path, where: str, *, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -756,7 +764,8 @@ def _npz_arrays(path: Path, where: str, *, need_y: bool = True) -> tuple[np.ndar
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ("x", "y") if key not in archive.files and (need_y or key == "x")]
             if missing:
-                held = archive.files[:5] + ([f"{len(archive.files) - 5} more"] if len(archive.files) > 5 else [])
+                more = [f"{len(archive.files) - 5} more"] if len(archive.files) > 5 else []
+                held = archive.files[:5] + more
                 raise DataError(
                     f"{where} has no array named {' or '.join(map(repr, missing))} (it holds: "
                     f"{', '.join(held) or 'nothing'}); "

@@ -1,8 +1,8 @@
 """`nntui bench --load`: how fast and how lean nntui loads your data, beside NumPy's own readers.
 
 For each size it writes three files into a scratch folder: a CSV of features and an integer label, the same
-features with word labels, and an NPZ file. Then it times, each in a fresh Python process (so one measurement's
-memory cannot hide in another's), and prints side by side:
+features with word labels, and an NPZ file. Then it times, each in a fresh Python process (so one
+measurement's memory cannot hide in another's), and prints side by side:
 
 * nntui: `load_dataset(file)`, everything a run needs: read, checked, split, standardised, float32;
 * NumPy: `np.loadtxt(file, delimiter=",", skiprows=1)` on the numeric CSV, and `np.load(file)` reading x and y
@@ -36,11 +36,12 @@ BLOCK = 10_000
 MEASURED = {
     "nntui": "from nntui.train.data import load_dataset\nresult = load_dataset({path!r}, seed=0)",
     "loadtxt": "import numpy as np\nresult = np.loadtxt({path!r}, delimiter=',', skiprows=1)",
-    "np.load": "import numpy as np\nwith np.load({path!r}) as archive:\n    result = (archive['x'], archive['y'])",
+    "np.load": ("import numpy as np\nwith np.load({path!r}) as archive:\n"
+                "    result = (archive['x'], archive['y'])"),
 }
 
-# A warm-up call on a small file of the same kind first, so one-time imports inside NumPy and nntui (numpy.random
-# is imported lazily, for one) are not counted; then the measured call, under tracemalloc.
+# A warm-up call on a small file of the same kind first, so one-time imports inside NumPy and nntui
+# (numpy.random is imported lazily, for one) are not counted; then the measured call, under tracemalloc.
 _HARNESS = """
 import json, resource, time, tracemalloc
 {warm_up}
@@ -80,7 +81,7 @@ def write_files(folder: Path, n_rows: int, n_features: int, seed: int = 0) -> di
 
 
 def measure(what: str, path: Path, warm_up_path: Path) -> dict:
-    """Seconds, peak bytes (tracemalloc) and the process's peak resident size of one call, in a fresh process."""
+    """Seconds, peak bytes (tracemalloc) and peak resident size of one call, in a fresh process."""
     code = _HARNESS.format(warm_up=MEASURED[what].format(path=str(warm_up_path)),
                            code=MEASURED[what].format(path=str(path)))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -90,7 +91,7 @@ def measure(what: str, path: Path, warm_up_path: Path) -> dict:
 
 
 def run(sizes: list[int], n_features: int, repeat: int, folder: Path, out=None) -> list[dict]:
-    """Measure every size; print a table as it goes (to `out`, standard output by default); return its rows."""
+    """Measure every size; print a table as it goes (to `out`, default standard output); return its rows."""
     out = sys.stdout if out is None else out
     pairs = [("CSV, integer labels", "numeric", "nntui", "numeric", "loadtxt"),
              ("CSV, word labels", "words", "nntui", "numeric", "loadtxt"),
@@ -116,9 +117,9 @@ def run(sizes: list[int], n_features: int, repeat: int, folder: Path, out=None) 
                 "reference_peak_mb": max(m["peak"] for m in reference) / 1e6,
             }
             results.append(row)
-            print(f"{n_rows:>9,}  {label:<20} {row['seconds']:>8.3f} {row['peak_mb']:>8.1f} {row['rss_mb']:>7.0f}   "
-                  f"{theirs:<8} {row['reference_seconds']:>6.3f} {row['reference_peak_mb']:>8.1f} "
-                  f"{row['reference_rss_mb']:>7.0f}   "
+            print(f"{n_rows:>9,}  {label:<20} {row['seconds']:>8.3f} {row['peak_mb']:>8.1f} "
+                  f"{row['rss_mb']:>7.0f}   {theirs:<8} {row['reference_seconds']:>6.3f} "
+                  f"{row['reference_peak_mb']:>8.1f} {row['reference_rss_mb']:>7.0f}   "
                   f"{row['seconds'] / row['reference_seconds']:>6.2f} "
                   f"{row['peak_mb'] / max(row['reference_peak_mb'], 1e-9):>6.2f}", file=out, flush=True)
         for path in paths.values():
@@ -148,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rows takes whole numbers separated by commas, got {args.rows!r}")
     if any(size < 10 for size in sizes) or args.features < 1 or args.repeat < 1:
         parser.error("--rows needs sizes of at least 10, --features and --repeat at least 1")
-    print(f"loading {args.features} features + a label; nntui = load_dataset (read, check, split, standardise, "
-          f"float32), numpy = reading only; {args.repeat} run(s) each, each in a fresh process", flush=True)
+    print(f"loading {args.features} features + a label; nntui = load_dataset (read, check, split, "
+          f"standardise, float32), numpy = reading only; {args.repeat} run(s) each, each in a fresh process",
+          flush=True)
     if args.folder:
         results = run(sizes, args.features, args.repeat, Path(args.folder))
     else:

@@ -126,8 +126,8 @@ def predict_rows(run, data_path: str | Path) -> Predictions:
         if probabilities.shape[1] == 1:  # one sigmoid output: p(second class)
             probabilities = np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
         chosen = probabilities.argmax(axis=1)
-        result = Predictions(data.task, list(data.class_names), np.array(data.class_names)[chosen], probabilities,
-                             n_labelled)
+        predicted = np.array(data.class_names)[chosen]
+        result = Predictions(data.task, list(data.class_names), predicted, probabilities, n_labelled)
         if n_labelled:
             # The file's classes by name into the run's (a class the run never saw counts as a mistake).
             index = {name: i for i, name in enumerate(data.class_names)}
