@@ -66,13 +66,13 @@ class Timeline:
     # -- epoch states ------------------------------------------------------------------------------------------
 
     def start(self, state: dict[str, Any]) -> None:
-        """A new run begins (built or reset): its epoch-0 state replaces every kept state."""
+        """A new run begins (built or reset): its epoch-0 state replaces every kept state (copied, as ``keep``)."""
         self._states.clear()
         self._sizes.clear()
         self.keep(0, state)
 
     def keep(self, epoch: int, state: dict[str, Any]) -> None:
-        """Keep the state of epoch ``epoch``'s end (a ``Trainer.state_dict()``, not copied again: hand a copy)."""
+        """Keep the state of epoch ``epoch``'s end (a ``Trainer.state_dict()``; its arrays are copied, packed)."""
         self.forget_after(epoch - 1)  # a replay after a rewind writes them anew
         compact = _compact(state)
         self._states[epoch] = compact

@@ -83,7 +83,7 @@ class Trainer:
         self.dataset = dataset if dataset is not None else self.load_data(self.config)
         self._build()
         self.timeline = timeline if timeline is not None else Timeline()
-        self.timeline.start(self.state_dict())  # epoch 0: the freshly built run, to go back to
+        self.timeline.start(self.state_dict(series_as_arrays=True, copy_arrays=False))  # epoch 0, to go back to
 
     # -- building ----------------------------------------------------------------------------------------------
 
@@ -237,7 +237,7 @@ class Trainer:
         self.batch_index = 0
         if self._weights_finite():  # a finite epoch end is a safe point to return to if the run later diverges
             self._safe = self._safe_point()
-            self.timeline.keep(self.epoch, self.state_dict())
+            self.timeline.keep(self.epoch, self.state_dict(series_as_arrays=True, copy_arrays=False))
 
     # -- evaluation --------------------------------------------------------------------------------------------
 
@@ -309,20 +309,23 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, *, series_as_arrays: bool = False, copy_arrays: bool = True) -> dict[str, Any]:
         """Everything a bit-exact continuation needs, as copies: ``{"arrays": {...}, "meta": {...}}``.
 
         ``arrays`` holds NumPy arrays (parameters, optimizer buffers, the data order); ``meta`` only plain
-        numbers, strings, lists and dicts (it is stored as JSON). The timeline is not part of it.
+        numbers, strings, lists and dicts (it is stored as JSON), except with ``series_as_arrays``: the history's
+        points as NumPy arrays (what the timeline keeps). ``copy_arrays=False``: the live arrays themselves, for
+        a caller that copies them at once (the timeline packs them into one buffer). The timeline is not part of it.
         """
+        keep = (lambda value: np.array(value, copy=True)) if copy_arrays else np.asarray
         arrays: dict[str, np.ndarray] = {}
         for name, param, _grad in self.model.parameters():
-            arrays[f"param/{name}"] = param.copy()
+            arrays[f"param/{name}"] = keep(param)
         optimizer = self.optimizer.state_dict()
         for name, slots in optimizer["state"].items():
             for key, value in slots.items():
-                arrays[f"optimizer/{name}/{key}"] = np.array(value, copy=True)
-        arrays["order"] = self.order.copy()
+                arrays[f"optimizer/{name}/{key}"] = keep(value)
+        arrays["order"] = keep(self.order)
         meta = {
             "step": self.step_count,
             "samples_seen": self.samples_seen,
@@ -335,7 +338,7 @@ class Trainer:
                           "hyperparameters": copy.deepcopy(optimizer["hyperparameters"])},
             "rng": {"shuffle": copy.deepcopy(self.shuffle_rng.bit_generator.state),
                     "dropout": copy.deepcopy(self.dropout_rng.bit_generator.state)},
-            "history": self.history.state(),
+            "history": self.history.state(arrays=series_as_arrays),
         }
         return {"arrays": arrays, "meta": meta}
 
