@@ -44,6 +44,7 @@ from nntui.tui.views.weights import WeightsView
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import GradientTable
 from nntui.tui.widgets.hyperparams import HyperParamsForm, spoken_name
+from nntui.tui.runs_screen import RunsScreen, ghost_series, rewind_marks
 from nntui.tui.widgets.learning_picture import LearningPicture
 from nntui.tui.widgets.status import StatusLine
 
@@ -97,6 +98,8 @@ class NNTuiApp(App):
         Binding("f", "pace('faster')", "Faster", group=PACE_KEYS),
         Binding("F,shift+f", "pace('full')", "Full speed", key_display="F", show=False),
         Binding("g", "gradient_check", "Grad check", show=False),
+        Binding("l", "find_lr", "Find lr", show=False),
+        Binding("b", "runs", "Runs", show=False),
         Binding("ctrl+s", "save", "Save", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -129,6 +132,7 @@ class NNTuiApp(App):
         self._chance_for: Dataset | None = None  # the dataset whose chance-level accuracy is in _chance_level
         self._chance_level = float("nan")
         self.not_learning: str | None = None  # the "not learning: ..." callout shown, if any
+        self.hidden_runs: set[int] = set()  # earlier runs (timeline.abandoned) not drawn as ghost curves
         self._save_may_replace: tuple[str, bool] | None = None  # (name, whether the dialog saw a file there)
         self._watching_pace = pacing.watching_pace(self._default_steps())  # where F returns from full speed
         session.max_steps_per_second = self._starting_pace()
@@ -284,7 +288,7 @@ class NNTuiApp(App):
         turn = self._chart_turn % 3 if running and not all_charts else None
         self._charts_dirty = running
         history = self._snapshot.history
-        markers = [step for step, _lr in history.lr_changes[1:]]
+        markers = [*(step for step, _lr in history.lr_changes[1:]), *rewind_marks(self.session.timeline)]
         tab = self.query_one(TabbedContent).active
         if tab == "train" and turn in (None, 0, 1):  # both at once: they share one x range
             self._draw_train_charts(history, markers)
@@ -309,19 +313,22 @@ class NNTuiApp(App):
         epoch_steps = [r.step for r in epochs]
         steps, losses = history.step_loss.arrays()
         classification = self.session.dataset.task == "classification"
-        last_step = max([*steps[-1:], *epoch_steps[-1:], 0])
+        timeline = self.session.timeline
+        ghosts = ghost_series(timeline, self.hidden_runs, "loss")  # earlier runs, faint, behind this one
+        last_step = max([*steps[-1:], *epoch_steps[-1:], *(g.xs[-1] for g in ghosts if len(g.xs)), 0])
         xlim = (0, last_step) if last_step > 0 else None
         loss_chart = self.query_one("#loss-chart", MetricChart)
         loss_chart.set_series(
-            [Series("train", steps, losses), Series("val", epoch_steps, [r.val_loss for r in epochs], kind="scatter")],
+            [*ghosts, Series("train", steps, losses),
+             Series("val", epoch_steps, [r.val_loss for r in epochs], kind="scatter")],
             markers=markers, xlim=xlim, xticks=not classification, legend=False)
-        self.query_one("#loss-box").border_title = f"loss by step  {loss_chart.legend_markup()}  │ lr change"
+        self.query_one("#loss-box").border_title = f"loss by step  {loss_chart.legend_markup()}  │ lr change, rewind"
         if not classification:
             return
         steps, accuracies = history.step_accuracy.arrays()
         accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
         accuracy_chart.set_series(
-            [Series("train", steps, accuracies),
+            [*ghost_series(timeline, self.hidden_runs, "accuracy"), Series("train", steps, accuracies),
              Series("val", epoch_steps, [r.val_accuracy for r in epochs], kind="scatter")],
             markers=markers, xlim=xlim, legend=False)
         callout = progress.not_learning([r.val_accuracy for r in epochs], self._chance(), self.session.lr,
@@ -369,7 +376,7 @@ class NNTuiApp(App):
     #: Actions on printable keys: while a text field has focus those keys type, so the Footer does not offer them.
     #: (Quit stays: ctrl+q quits from anywhere.)
     TYPED_KEY_ACTIONS = frozenset({"toggle_run", "step_once", "reset", "lr_up", "lr_down", "pace",
-                                   "gradient_check", "help"})
+                                   "gradient_check", "find_lr", "runs", "help"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in self.TYPED_KEY_ACTIONS and isinstance(self.focused, Input))
@@ -540,6 +547,39 @@ class NNTuiApp(App):
             return
         shapes = {name: param.shape for name, param, _g in self.session.model.parameters()}
         self.push_screen(GradientCheckScreen(result, shapes))
+
+    def action_find_lr(self) -> None:
+        """The learning-rate range test on a copy of the model; enter in it adopts the suggested rate."""
+        from nntui.tui.lrfind_screen import LRFindScreen
+
+        if self.session.state is State.DIVERGED:
+            self.notify("The run diverged: reset (r) before looking for a learning rate.", severity="warning")
+            return
+
+        def adopt(lr: float | None) -> None:
+            if lr is not None:
+                self._set_lr(lr)
+                self.notify(f"Learning rate {lr:g}, from the next batch.")
+
+        self.push_screen(LRFindScreen(self.session.trainer, current_lr=self.session.lr,
+                                      seed=self.session.config.training.seed), adopt)
+
+    def action_runs(self) -> None:
+        """Earlier runs (ghost curves to show or hide), kept epochs to go back to, and the intervention log."""
+
+        def go_back(epoch: int | None) -> None:
+            self._charts_dirty = True
+            if epoch is None:
+                return
+            try:
+                self.session.rewind(epoch)
+            except (KeyError, ValueError) as error:
+                self.notify(str(error).strip("'\""), severity="error")
+                return
+            self.notify(f"Back at the end of epoch {epoch}; the future you left is a ghost curve. Change the rate "
+                        "(+/-) to branch, or train on to replay it exactly.", timeout=8)
+
+        self.push_screen(RunsScreen(self.session.timeline, self.hidden_runs), go_back)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -719,6 +759,10 @@ class NNTuiApp(App):
                             lambda: self.action_pace("full"))
         yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",
                             self.action_gradient_check)
+        yield SystemCommand("Runs and rewind", "b: earlier runs as ghost curves, kept epochs to go back to, the log",
+                            self.action_runs)
+        yield SystemCommand("Find a learning rate", "l: the range test on a copy of the model; enter adopts it",
+                            self.action_find_lr)
         yield SystemCommand("Save the run", "ctrl+s: a checkpoint to reopen with nntui --load", self.action_save)
         yield SystemCommand("Help: every key", "?", self.action_help)
 

@@ -62,6 +62,17 @@ def ghost_series(timeline: Timeline, hidden: set[int], metric: str) -> list[Seri
     return series
 
 
+def rewind_marks(timeline: Timeline) -> list[int]:
+    """Steps where the current run went back or branched (the log's rewinds and branches since its last reset)."""
+    marks = []
+    for entry in timeline.log:
+        if entry.kind in ("reset", "edit"):
+            marks = []  # a new run began there
+        elif entry.kind in ("rewind", "branch"):
+            marks.append(entry.step)
+    return marks
+
+
 class RunsScreen(ModalScreen[int | None]):
     """Earlier runs (space shows or hides a ghost), kept epochs (enter goes back there), the log."""
 

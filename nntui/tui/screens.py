@@ -26,6 +26,8 @@ KEYS = [
     ("s / f", "pace: slower / faster, from 1 step a second to full speed (shown on the status line)"),
     ("F", "full speed on/off (built-in data starts at a pace you can watch, your own data at full speed)"),
     ("g", "gradient check: the backward pass against finite differences"),
+    ("l", "learning-rate finder: the range test on a copy of the model; enter adopts its suggestion"),
+    ("b", "runs: earlier runs as ghost curves (space shows/hides), kept epochs to go back to (enter), the log"),
     ("ctrl+s", "save the run to a file; nntui --load FILE reopens it"),
     ("?", "this help"),
     ("ctrl+p", "command palette: every action by name"),

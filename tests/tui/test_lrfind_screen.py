@@ -59,3 +59,24 @@ async def test_escape_keeps_the_current_rate():
         await pilot.press("escape")
         await pilot.pause()
     assert app.answers == [None]
+
+
+async def test_l_in_the_app_finds_a_rate_and_enter_sets_it_for_the_next_batch():
+    import asyncio
+
+    from nntui.tui.app import NNTuiApp
+
+    config = apply_overrides(default_config("spiral"), {"data.n_samples": 300, "model.hidden": [32, 32]})
+    app = NNTuiApp(config, blink=False)
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        before = app.session.model.state_dict()
+        await pilot.press("l")
+        result = await wait_for_result(app, pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, LRFindScreen)
+        assert app.session.lr == float(f"{result.suggested_lr:.2g}")
+        assert all(np.array_equal(v, before[k]) for k, v in app.session.model.state_dict().items())
+        app.exit()
+        await asyncio.wait_for(asyncio.shield(app._task), timeout=5)

@@ -84,3 +84,59 @@ async def test_the_log_lists_the_interventions_newest_first():
         log = str(app.screen.query_one("#log").render())
     lines = log.splitlines()
     assert "lr" in lines[0] and "edit: optimizer.lr 0.01 -> 0.1, optimizer.name adam -> sgd" in lines[1]
+
+
+async def test_in_the_app_a_reset_leaves_a_ghost_that_b_hides_and_enter_on_an_epoch_goes_back():
+    import asyncio
+
+    from nntui.tui.app import NNTuiApp
+    from nntui.tui.charts import MetricChart
+    from nntui.tui.screens import ConfirmScreen
+
+    config = apply_overrides(default_config("moons"), {"data.n_samples": 200, "training.epochs": 1000})
+    app = NNTuiApp(config, blink=False)
+    app.animation_level = "none"
+
+    def labels(chart_id: str) -> list[str]:
+        app._charts_dirty = True
+        app._refresh_charts()
+        return [series.label for series in app.query_one(chart_id, MetricChart)._chart.series]
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(6):  # one epoch (5 batches) and a step
+            await pilot.press("n")
+        for _ in range(100):
+            if app.session.step_count == 6:
+                break
+            await pilot.pause(0.02)
+        assert app.session.step_count == 6 and app.session.kept_epochs == [0, 1]
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert app.session.step_count == 0
+        assert labels("#loss-chart") == ["run 1", "train", "val"]  # the run left behind, as a ghost
+        assert labels("#accuracy-chart") == ["run 1", "train", "val"]
+
+        await pilot.press("b")
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("space", "escape")
+        assert app.hidden_runs == {0}
+        assert labels("#loss-chart") == ["train", "val"]
+
+        for _ in range(7):
+            await pilot.press("n")
+        for _ in range(100):
+            if app.session.step_count == 7:
+                break
+            await pilot.pause(0.02)
+        await pilot.press("b")
+        await pilot.press("tab")  # to the kept epochs, newest first: 1, then 0
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, RunsScreen)
+        assert (app.session.epoch, app.session.step_count) == (1, 5)  # back at the end of epoch 1
+        assert len(app.session.timeline.abandoned) == 2  # the future left is kept too
+        assert labels("#loss-chart") == ["run 2", "train", "val"]  # run 1 stays hidden
+        assert app.session.timeline.log[-1].kind == "rewind"
+        app.exit()
+        await asyncio.wait_for(asyncio.shield(app._task), timeout=5)
