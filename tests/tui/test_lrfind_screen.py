@@ -80,3 +80,11 @@ async def test_l_in_the_app_finds_a_rate_and_enter_sets_it_for_the_next_batch():
         assert all(np.array_equal(v, before[k]) for k, v in app.session.model.state_dict().items())
         app.exit()
         await asyncio.wait_for(asyncio.shield(app._task), timeout=5)
+
+
+def test_lrfind_screen_80x24(snap_compare):
+    async def measured(pilot) -> None:
+        await wait_for_result(pilot.app, pilot)
+        await pilot.pause()
+
+    assert snap_compare(Host(small_session()), terminal_size=(80, 24), run_before=measured)

@@ -140,3 +140,36 @@ async def test_in_the_app_a_reset_leaves_a_ghost_that_b_hides_and_enter_on_an_ep
         assert app.session.timeline.log[-1].kind == "rewind"
         app.exit()
         await asyncio.wait_for(asyncio.shield(app._task), timeout=5)
+
+
+def test_runs_screen_80x24(snap_compare):
+    session = race()
+    session.set_lr(0.05)
+    assert snap_compare(Host(session), terminal_size=(80, 24))
+
+
+def test_train_tab_with_a_ghost_run_80x24(snap_compare, monkeypatch):
+    """The optimizer race: Adam for 600 steps, then SGD with momentum on the same data and seed, 300 steps."""
+    from nntui.tui.app import NNTuiApp
+    from nntui.tui.widgets import status
+
+    monkeypatch.setattr(status, "_speed", lambda value: "12.3k")
+    config = apply_overrides(default_config("spiral"), {"training.epochs": 100000})
+    app = NNTuiApp(config, blink=False)
+    app.animation_level = "none"
+
+    async def race_and_draw(pilot) -> None:
+        session = pilot.app.session
+        for _ in range(600):
+            session.step()
+        session.reset(apply_overrides(pilot.app.config, {"optimizer.name": "sgd", "optimizer.lr": 0.1,
+                                                         "optimizer.momentum": 0.9}))
+        for _ in range(300):
+            session.step()
+        session.publish(force=True)
+        pilot.app._refresh_numbers()
+        pilot.app._charts_dirty = True
+        pilot.app._refresh_charts()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=race_and_draw)
