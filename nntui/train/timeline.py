@@ -16,6 +16,7 @@ The log records each intervention with the step and epoch it happened at: a lear
 from __future__ import annotations
 
 import copy
+import heapq
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +82,9 @@ class Timeline:
 
     def forget_after(self, epoch: int) -> None:
         """Drop the kept states after ``epoch`` (a rewind to it leaves them in the abandoned future)."""
-        for later in [e for e in self._states if e > epoch]:
-            del self._states[later], self._sizes[later]
+        if self._states and next(reversed(self._states)) > epoch:  # (most epoch ends have nothing to drop)
+            for later in [e for e in self._states if e > epoch]:
+                del self._states[later], self._sizes[later]
 
     def state_at(self, epoch: int, history: History) -> dict[str, Any]:
         """A copy of the kept state of epoch ``epoch`` (a ``Trainer.state_dict()``; ``history``: the run's now).
@@ -104,7 +106,10 @@ class Timeline:
         return sum(self._sizes.values())
 
     def _thin(self) -> None:
-        for epoch in set(self._states) - set(_thinned(self._sizes, self.budget_bytes)):
+        """Past the budget, thin to 7/8 of it: the search then runs once every many epochs, not at each one."""
+        if self.memory_bytes <= self.budget_bytes:
+            return
+        for epoch in set(self._states) - set(_thinned(self._sizes, self.budget_bytes * 7 // 8)):
             del self._states[epoch], self._sizes[epoch]
 
     # -- the log -----------------------------------------------------------------------------------------------
@@ -172,12 +177,31 @@ class Timeline:
 
 def _thinned(sizes: dict[int, int], budget: int) -> list[int]:
     """The epochs (keys of ``sizes``, in order) that fit in ``budget``: the first and the last always; past the
-    budget, the inner epoch whose neighbours are closest together goes first (the older one on a tie)."""
+    budget, the inner epoch whose neighbours are closest together goes first (the older one on a tie).
+
+    A heap of (gap between neighbours, position) finds each one in log time; an entry made stale by an earlier
+    removal (its gap has grown since) is skipped when it comes up, and the neighbours get fresh entries.
+    """
     epochs, total = list(sizes), sum(sizes.values())
-    while total > budget and len(epochs) > 2:
-        _gap, i = min((epochs[i + 1] - epochs[i - 1], i) for i in range(1, len(epochs) - 1))
-        total -= sizes[epochs.pop(i)]
-    return epochs
+    if total <= budget or len(epochs) <= 2:
+        return epochs
+    before, after = list(range(-1, len(epochs) - 1)), list(range(1, len(epochs) + 1))
+    alive = [True] * len(epochs)
+    heap = [(epochs[i + 1] - epochs[i - 1], i) for i in range(1, len(epochs) - 1)]
+    heapq.heapify(heap)
+    count, last = len(epochs), len(epochs) - 1
+    while total > budget and count > 2:
+        gap, i = heapq.heappop(heap)
+        if not alive[i] or epochs[after[i]] - epochs[before[i]] != gap:
+            continue  # removed already, or its gap changed: a fresh entry is in the heap
+        alive[i], count = False, count - 1
+        total -= sizes[epochs[i]]
+        left, right = before[i], after[i]
+        after[left], before[right] = right, left
+        for j in (left, right):
+            if 0 < j < last:
+                heapq.heappush(heap, (epochs[after[j]] - epochs[before[j]], j))
+    return [epoch for epoch, kept in zip(epochs, alive) if kept]
 
 
 def describe_epochs(epochs: list[int]) -> str:
@@ -202,7 +226,9 @@ def _compact(state: dict[str, Any]) -> dict[str, Any]:
     arrays = dict(state["arrays"])
     meta = copy.copy(state["meta"])
     history = {k: v for k, v in meta["history"].items() if k not in ("epochs", "lr_changes")}
-    history["n_epochs"], history["n_lr_changes"] = len(meta["history"]["epochs"]), len(meta["history"]["lr_changes"])
+    if "epochs" in meta["history"]:  # a full history state: keep only how many records it had
+        history["n_epochs"] = len(meta["history"]["epochs"])
+        history["n_lr_changes"] = len(meta["history"]["lr_changes"])
 
     def to_array(values) -> str:
         key = f"series/{len(arrays)}"

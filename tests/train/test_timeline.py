@@ -173,3 +173,25 @@ def test_the_timeline_and_its_log_go_through_a_checkpoint(tmp_path):
 def test_kept_epochs_are_described_as_ranges():
     assert describe_epochs([0, 1, 2, 3, 5, 8, 9]) == "0-3, 5, 8-9"
     assert describe_epochs([]) == "none"
+
+
+def test_thinning_finds_the_same_epochs_as_the_plain_rule_on_random_sizes_and_budgets():
+    """The heap-based search against the rule written straight: drop the inner epoch whose neighbours are
+    closest together (the older on a tie) until the rest fit."""
+    import random
+
+    from nntui.train.timeline import _thinned
+
+    def plain(sizes, budget):
+        epochs, total = list(sizes), sum(sizes.values())
+        while total > budget and len(epochs) > 2:
+            _gap, i = min((epochs[i + 1] - epochs[i - 1], i) for i in range(1, len(epochs) - 1))
+            total -= sizes[epochs.pop(i)]
+        return epochs
+
+    rng = random.Random(0)
+    for _ in range(2000):
+        epochs = sorted(rng.sample(range(200), rng.randint(0, 50)))
+        sizes = {epoch: rng.randint(1, 10) for epoch in epochs}
+        budget = rng.randint(0, sum(sizes.values()) + 5)
+        assert _thinned(sizes, budget) == plain(sizes, budget), (sizes, budget)
