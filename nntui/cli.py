@@ -243,6 +243,13 @@ def _percent(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:.1%}"
 
 
+def _validation_words(record) -> str:
+    """An epoch's validation numbers for a person: accuracy for classes; R^2 and errors in the data's units."""
+    if math.isnan(record.val_r2) and math.isnan(record.val_mae):
+        return f"val loss {record.val_loss:.4f}, val accuracy {_percent(record.val_accuracy)}"
+    return f"val R^2 {record.val_r2:.4f}, MAE {record.val_mae:.6g}, MSE {record.val_mse:.6g}"
+
+
 # -- subcommands -------------------------------------------------------------------------------------------------
 
 def run_train(args: argparse.Namespace) -> int:
@@ -296,6 +303,11 @@ def run_train(args: argparse.Namespace) -> int:
         "train_accuracy": _json_number(last.train_accuracy if last else math.nan),
         "val_loss": _json_number(last.val_loss if last else math.nan),
         "val_accuracy": _json_number(last.val_accuracy if last else math.nan),
+        # Regression in the data's own units (the losses above are those of the standardised targets the
+        # network learns); null for classification.
+        "val_r2": _json_number(last.val_r2 if last else math.nan),
+        "val_mae": _json_number(last.val_mae if last else math.nan),
+        "val_mse": _json_number(last.val_mse if last else math.nan),
         "epochs": session.epoch,
         "steps": session.step_count,
         "seconds": round(seconds, 4),
@@ -313,7 +325,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.json and last:
         epochs, steps = session.epoch, session.step_count
         print(f"done: {epochs} epoch{'s' * (epochs != 1)}, {steps} step{'s' * (steps != 1)} in {seconds:.2f}s; "
-              f"val loss {last.val_loss:.4f}, val accuracy {_percent(last.val_accuracy)}")
+              f"{_validation_words(last)}")
     return 0
 
 
@@ -433,8 +445,11 @@ class _EpochReporter:
         if not result.epoch_ended:
             return
         record = self.session.history.epochs[-1]
-        info = (f"loss {record.train_loss:.4f} acc {_percent(record.train_accuracy)}  "
-                f"val loss {record.val_loss:.4f} acc {_percent(record.val_accuracy)}")
+        if math.isnan(record.val_r2) and math.isnan(record.val_mae):
+            info = (f"loss {record.train_loss:.4f} acc {_percent(record.train_accuracy)}  "
+                    f"val loss {record.val_loss:.4f} acc {_percent(record.val_accuracy)}")
+        else:  # regression: the loss of standardised targets, then the validation in the data's units
+            info = f"loss {record.train_loss:.4f}  val R^2 {record.val_r2:.4f} MAE {record.val_mae:.4g}"
         if self.progress is not None:
             self.progress.update(self.task, completed=record.epoch, info=info)
         else:

@@ -84,7 +84,13 @@ class DecimatingSeries:
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """The numbers of one finished epoch (accuracy is NaN for regression)."""
+    """The numbers of one finished epoch (accuracy is NaN for regression).
+
+    Losses are those the network minimises (for regression: the MSE of standardised targets). For regression
+    the validation set is also scored in the data's own units: ``val_mse`` and ``val_mae`` in the target's
+    units (squared for the MSE) and ``val_r2``, the coefficient of determination (1 is perfect, 0 is no better
+    than predicting the mean); NaN for classification, and in records saved before these fields existed.
+    """
 
     epoch: int
     step: int
@@ -93,6 +99,9 @@ class EpochRecord:
     val_loss: float
     val_accuracy: float
     seconds: float
+    val_mse: float = math.nan
+    val_mae: float = math.nan
+    val_r2: float = math.nan
 
 
 @dataclass
@@ -154,5 +163,6 @@ class History:
 
 
 def _number(value):
-    """JSON has no NaN by default; histories store it as None."""
-    return math.nan if value is None else value
+    """JSON has no NaN by default; histories store it as None. A NaN read back is ``math.nan`` itself, as a
+    fresh record's unmeasured fields are, so that records compare equal after a round trip through a file."""
+    return math.nan if value is None or value != value else value

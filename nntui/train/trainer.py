@@ -127,8 +127,10 @@ class Trainer:
                               "layers", "model.hidden") from None
         self.loss = nn.loss(self.loss_name)
         self.optimizer = build_optimizer(cfg)
-        self.x_train = data.x_train.astype(self.dtype)
-        self.x_val = data.x_val.astype(self.dtype)
+        # copy=False: the dataset's float32 arrays as they are when the model is float32 (no second copy of a
+        # big file's features); a float64 model gets float64 copies.
+        self.x_train = data.x_train.astype(self.dtype, copy=False)
+        self.x_val = data.x_val.astype(self.dtype, copy=False)
         self.y_train, self.y_val = data.y_train, data.y_val
         self.batch_size = min(cfg.training.batch_size, len(self.x_train))
         self.batches_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
@@ -229,6 +231,7 @@ class Trainer:
             train_loss=self._epoch_loss_sum / self._epoch_seen,
             train_accuracy=self._epoch_correct / self._epoch_seen,
             val_loss=val_loss, val_accuracy=val_accuracy, seconds=self._epoch_seconds,
+            **self._regression_scores(),
         ))
         self._epoch_loss_sum = self._epoch_correct = 0.0
         self._epoch_seen = 0
@@ -239,6 +242,13 @@ class Trainer:
             self._safe = self._safe_point()
             self.timeline.keep(self.epoch, self.state_dict(series_as_arrays=True, copy_arrays=False))
 
+    def _regression_scores(self) -> dict[str, float]:
+        """For regression: the validation set's MSE, MAE and R^2 in the data's own units (EpochRecord fields)."""
+        if self.dataset.task != "regression" or len(self.x_val) == 0:
+            return {}
+        scores = self.dataset.regression_scores(self.predict_scores(self.x_val), self.y_val)
+        return {"val_mse": scores["mse"], "val_mae": scores["mae"], "val_r2": scores["r2"]}
+
     # -- evaluation --------------------------------------------------------------------------------------------
 
     def predict_scores(self, x: np.ndarray) -> np.ndarray:
@@ -248,10 +258,13 @@ class Trainer:
         return np.concatenate(parts) if parts else np.zeros((0, self.output_width()), self.dtype)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Class indices for classification, values for regression."""
+        """Class indices for classification; for regression values in the data's own units (float64).
+
+        (``predict_scores`` gives the network's raw outputs: for regression, standardised targets.)
+        """
         scores = self.predict_scores(x)
         if self.dataset.task != "classification":
-            return scores
+            return self.dataset.targets_in_units(scores)
         return (scores[:, 0] > 0).astype(np.int64) if self.loss_name == "bce" else scores.argmax(axis=1)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

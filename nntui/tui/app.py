@@ -321,9 +321,10 @@ class NNTuiApp(App):
         loss_chart.set_series(
             [*ghosts, Series("train", steps, losses),
              Series("val", epoch_steps, [r.val_loss for r in epochs], kind="scatter")],
-            markers=markers, xlim=xlim, xticks=not classification, legend=False)
+            markers=markers, xlim=xlim, xticks=False, legend=False)
         self.query_one("#loss-box").border_title = f"loss by step  {loss_chart.legend_markup()}  │ lr change, rewind"
         if not classification:
+            self._draw_r2_chart(epochs, epoch_steps, markers, xlim)
             return
         steps, accuracies = history.step_accuracy.arrays()
         accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
@@ -340,6 +341,17 @@ class NNTuiApp(App):
             self.notify(callout.removeprefix("not learning: "), title="not learning", severity="warning",
                         timeout=8)
         self.not_learning = callout
+
+    def _draw_r2_chart(self, epochs, epoch_steps, markers: list[int], xlim) -> None:
+        """Regression: validation R^2 at each epoch end where classification shows accuracy (1 is a perfect fit,
+        0 no better than predicting the mean; the loss above is that of standardised targets)."""
+        r2_chart = self.query_one("#accuracy-chart", MetricChart)
+        if not epochs:
+            r2_chart.set_series([])
+            return
+        r2_chart.set_series([Series("val R²", epoch_steps, [r.val_r2 for r in epochs], kind="scatter")],
+                            markers=markers, xlim=xlim, legend=False)
+        self.query_one("#accuracy-box").border_title = f"R² (1 = perfect fit)  {r2_chart.legend_markup()}"
 
     def _chance(self) -> float:
         """Chance-level accuracy of the current data (computed once per dataset)."""
@@ -367,9 +379,12 @@ class NNTuiApp(App):
         self._charts_empty = True
         accuracy = self.query_one("#accuracy-chart", MetricChart)
         accuracy.empty_message = EMPTY_MESSAGE if data.task == "classification" else \
-            "no accuracy for regression: the loss chart shows how well it fits"
+            "regression: validation R² appears here at the end of each epoch"
         if data.task != "classification":
             accuracy.set_series([])  # a classification run's curves do not stay
+            self.query_one("#accuracy-box").border_title = "R² (1 = perfect fit)"
+        else:
+            self.query_one("#accuracy-box").border_title = "accuracy"
         accuracy.refresh()
     # -- actions -----------------------------------------------------------------------------------------------
 

@@ -670,8 +670,8 @@ def test_regression_from_an_npz_file_trains_with_mse(linear_regression_file):
     val_losses = [r.val_loss for r in records]
     assert train_losses == sorted(train_losses, reverse=True), train_losses
     assert val_losses == sorted(val_losses, reverse=True), val_losses
-    # the validation loss is the mean squared error of the model's predictions, worked out here
-    predictions = session.predict(session.x_val).astype(np.float64)
+    # the validation loss is the mean squared error of the model's outputs (standardised targets), worked out here
+    predictions = session.predict_scores(session.x_val).astype(np.float64)
     assert records[-1].val_loss == pytest.approx(np.mean((predictions - session.y_val) ** 2), rel=1e-5)
 
 

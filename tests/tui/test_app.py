@@ -477,15 +477,22 @@ async def test_below_80_columns_a_data_file_problem_shows_under_the_form(tmp_pat
         assert error.region.height >= 1 and error.region.bottom <= app.query_one("#model-row").region.bottom
 
 
-async def test_a_regression_run_says_why_its_accuracy_chart_stays_empty(tmp_path, monkeypatch):
+async def test_a_regression_run_charts_validation_r2_where_classification_shows_accuracy(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reg.csv").write_text("a,b,y\n" + "".join(f"{i % 7},{i % 5},{i * 0.5}\n" for i in range(40)))
-    app = NNTuiApp(apply_overrides(default_config("reg.csv"), {"data.task": "regression", "model.loss": "mse"}),
-                   blink=False)
+    app = NNTuiApp(apply_overrides(default_config("reg.csv"), {"data.task": "regression", "model.loss": "mse",
+                                                                "training.batch_size": 8}), blink=False)
     async with running(app) as pilot:
-        await pilot.press("n")
+        chart, box = app.query_one("#accuracy-chart"), app.query_one("#accuracy-box")
+        await pilot.press("n")  # one batch of four: no epoch has ended, no R^2 yet
         await pilot.pause()
-        assert "no accuracy for regression" in str(app.query_one("#accuracy-chart").render())
+        assert "R² appears here at the end of each epoch" in str(chart.render())
+        assert str(box.border_title).startswith("R²")
+        await pilot.press("n", "n", "n")  # the epoch's last three batches
+        await pilot.pause(0.6)
+        assert len(app.session.history.epochs) == 1
+        assert not chart.has_class("-empty")  # the epoch's R^2 is drawn
+        assert "val R²" in str(box.border_title)
 
 
 async def test_the_command_palette_lists_the_apps_commands():

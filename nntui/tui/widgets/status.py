@@ -45,11 +45,26 @@ def status_text(snap: Snapshot, width: int | None = None, pace: str = "") -> str
         f"{state}  ep {snap.epoch}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
     ]
     last = snap.last_epoch
-    validation = f"val loss {_number(last.val_loss)}  acc {_percent(last.val_accuracy)}" if last else "val -"
+    validation = _validation(last)
     speed = f"{_speed(snap.samples_per_second)} samples/s"
     pace_part = [f"  ·  pace {pace}", f"  ·  {pace}"] if pace else [""]
     second = [f"{validation}  ·  {speed}{part}" for part in pace_part] + [f"{validation}{pace_part[-1]}", validation]
     return f"{_fit(first, width)}\n{_fit(second, width)}"
+
+
+def _validation(last) -> str:
+    """The last epoch's validation: loss and accuracy; for regression R^2 and the mean absolute error in the
+    data's own units (the loss is that of standardised targets, which means little to a person)."""
+    if last is None:
+        return "val -"
+    if math.isnan(last.val_r2) and math.isnan(last.val_mae):
+        return f"val loss {_number(last.val_loss)}  acc {_percent(last.val_accuracy)}"
+    return f"val R² {_number(last.val_r2, 3)}  MAE {_units(last.val_mae)}"
+
+
+def _units(value: float) -> str:
+    """A value in the data's own units, short whatever its size (house prices, or 1e30)."""
+    return "-" if value is None or not math.isfinite(value) else f"{value:.4g}"
 
 
 def _fit(wordings: list[str], width: int | None) -> str:

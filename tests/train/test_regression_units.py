@@ -1,0 +1,115 @@
+"""Regression reported in the data's own units: the network learns standardised targets, a person reads R^2 and
+errors in the target's units (house prices, not fractions of a standard deviation).
+
+The reference numbers are worked out here by hand from the raw file: each validation row is found in the file
+by its features, so the targets compared against are the file's own values, not the dataset's conversion.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nntui.cli import main
+from nntui.train.config import apply_overrides, default_config
+from nntui.train.metrics import EpochRecord, History
+from nntui.train.session import TrainingSession
+
+PRICE_MEAN, PRICE_SCALE = 250_000.0, 60_000.0
+
+
+def house_prices(path, n=600, seed=0):
+    """A house-price-like CSV: price = 250k + 60k * (1.5 a - b + 0.5 c) + noise (variance ~1e10)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    price = PRICE_MEAN + PRICE_SCALE * (1.5 * x[:, 0] - x[:, 1] + 0.5 * x[:, 2]) + 5_000 * rng.normal(size=n)
+    rows = np.column_stack([x.round(6), price.round(2)])
+    path.write_text("a,b,c,price\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in rows) + "\n")
+    return rows
+
+
+def file_targets_of(rows, features_raw):
+    """The file's target of each row with these raw features (nearest row by features: exact up to float32)."""
+    distance = ((features_raw[:, None, :] - rows[None, :, :3]) ** 2).sum(axis=2)
+    nearest = distance.argmin(axis=1)
+    assert np.all(distance[np.arange(len(nearest)), nearest] < 1e-6)  # each found, not guessed
+    return rows[nearest, 3]
+
+
+def regression_session(path, epochs=15):
+    config = apply_overrides(default_config(str(path)), {
+        "data.task": "regression", "model.hidden": [32], "training.epochs": epochs, "optimizer.lr": 0.01})
+    return TrainingSession(config)
+
+
+def test_an_epoch_reports_r2_mae_and_mse_of_the_validation_set_in_the_data_units(tmp_path):
+    rows = house_prices(tmp_path / "houses.csv")
+    session = regression_session(tmp_path / "houses.csv")
+    session.train()
+    record = session.history.epochs[-1]
+
+    data = session.dataset
+    actual = file_targets_of(rows, data.unstandardize(data.x_val))
+    predicted = session.predict(data.x_val)[:, 0]  # in the data's units
+    by_hand_r2 = 1 - np.sum((actual - predicted) ** 2) / np.sum((actual - actual.mean()) ** 2)
+    assert record.val_r2 == pytest.approx(by_hand_r2, rel=1e-9, abs=1e-9)
+    assert record.val_mae == pytest.approx(np.mean(np.abs(actual - predicted)), rel=1e-9)
+    assert record.val_mse == pytest.approx(np.mean((actual - predicted) ** 2), rel=1e-9)
+    assert by_hand_r2 > 0.95  # it learned the (nearly) linear price
+    assert 1_000 < record.val_mae < 0.2 * PRICE_SCALE  # dollars, not standard deviations
+    # the loss it minimised is that of standardised targets: the same error, divided by the target's variance
+    assert record.val_loss == pytest.approx(record.val_mse / float(data.target_std[0]) ** 2, rel=1e-4)
+
+
+def test_classification_epochs_have_no_regression_scores():
+    session = TrainingSession(apply_overrides(default_config("moons"), {"training.epochs": 1}))
+    session.train()
+    record = session.history.epochs[-1]
+    assert math.isnan(record.val_r2) and math.isnan(record.val_mae) and math.isnan(record.val_mse)
+    assert math.isfinite(record.val_accuracy)
+
+
+def test_a_history_saved_before_the_regression_fields_loads_with_them_unknown():
+    old = {"epoch": 1, "step": 5, "train_loss": 0.5, "train_accuracy": 0.8, "val_loss": 0.6,
+           "val_accuracy": 0.75, "seconds": 0.1}  # the fields of an EpochRecord before val_r2 existed
+    state = History().state()
+    state["epochs"] = [old]
+    record = History.from_state(json.loads(json.dumps(state))).epochs[0]
+    assert record == EpochRecord(**old) and math.isnan(record.val_r2)
+
+
+def test_nntui_train_json_has_val_r2_and_val_mae_in_the_data_units(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    house_prices(tmp_path / "houses.csv")
+    code = main(["train", "--dataset", "houses.csv", "--task", "regression", "--hidden", "32",
+                 "--epochs", "15", "--lr", "0.01", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["val_r2"] > 0.95
+    assert 1_000 < summary["val_mae"] < 0.2 * PRICE_SCALE
+    assert summary["val_mse"] > summary["val_mae"] ** 2 * 0.99  # E[e^2] >= E[|e|]^2
+    assert summary["val_accuracy"] is None
+
+
+def test_nntui_train_says_r2_and_mae_for_regression_and_accuracy_for_classes(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    house_prices(tmp_path / "houses.csv")
+    assert main(["train", "--dataset", "houses.csv", "--task", "regression", "--epochs", "3"]) == 0
+    done = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "val R^2 " in done and "MAE " in done and "accuracy" not in done
+    assert main(["train", "--dataset", "moons", "--epochs", "1"]) == 0
+    assert "val accuracy" in capsys.readouterr().out
+
+
+def test_the_status_line_shows_r2_and_mae_for_regression(tmp_path):
+    from nntui.tui.widgets.status import status_text
+
+    house_prices(tmp_path / "houses.csv")
+    session = regression_session(tmp_path / "houses.csv", epochs=2)
+    session.train()
+    last = session.history.epochs[-1]
+    lines = status_text(session.snapshot(), 78).splitlines()
+    assert lines[1].startswith(f"val R² {last.val_r2:.3f}  MAE {last.val_mae:.4g}  ·  ")
+    assert all(len(line) <= 78 for line in lines)
