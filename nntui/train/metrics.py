@@ -139,16 +139,25 @@ class History:
             grad_norms={name: series.copy() for name, series in self.grad_norms.items()},
         )
 
-    def state(self, arrays: bool = False) -> dict:
-        """Plain values for JSON (a copy); ``arrays``: the series' points as NumPy arrays instead of lists."""
-        return {
+    def state(self, arrays: bool = False, records: bool = True) -> dict:
+        """Plain values for JSON (a copy); ``arrays``: the series' points as NumPy arrays instead of lists.
+
+        ``records=False``: only how many epoch records and learning-rate changes there are (``n_epochs``,
+        ``n_lr_changes``), not the records themselves: a kept epoch state takes them from the run's history, of
+        which they are the first ones (converting every record at every epoch end would grow with the run).
+        """
+        state = {
             "capacity": self.capacity,
-            "epochs": [dict(vars(r)) for r in self.epochs],  # (dataclasses.asdict: 50x slower; plain numbers)
             "step_loss": self.step_loss.state(arrays),
             "step_accuracy": self.step_accuracy.state(arrays),
-            "lr_changes": [list(c) for c in self.lr_changes],
             "grad_norms": {k: s.state(arrays) for k, s in self.grad_norms.items()},
         }
+        if records:
+            state["epochs"] = [dict(vars(r)) for r in self.epochs]  # (dataclasses.asdict: 50x slower)
+            state["lr_changes"] = [list(c) for c in self.lr_changes]
+        else:
+            state["n_epochs"], state["n_lr_changes"] = len(self.epochs), len(self.lr_changes)
+        return state
 
     @classmethod
     def from_state(cls, state: dict) -> History:

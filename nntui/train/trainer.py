@@ -240,7 +240,8 @@ class Trainer:
         self.batch_index = 0
         if self._weights_finite():  # a finite epoch end is a safe point to return to if the run later diverges
             self._safe = self._safe_point()
-            self.timeline.keep(self.epoch, self.state_dict(series_as_arrays=True, copy_arrays=False))
+            self.timeline.keep(self.epoch, self.state_dict(series_as_arrays=True, copy_arrays=False,
+                                                           for_timeline=True))
 
     def _regression_scores(self) -> dict[str, float]:
         """For regression: the validation set's MSE, MAE and R^2 in the data's own units (EpochRecord fields)."""
@@ -322,7 +323,8 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------------------------
 
-    def state_dict(self, *, series_as_arrays: bool = False, copy_arrays: bool = True) -> dict[str, Any]:
+    def state_dict(self, *, series_as_arrays: bool = False, copy_arrays: bool = True,
+                   for_timeline: bool = False) -> dict[str, Any]:
         """Everything a bit-exact continuation needs, as copies: ``{"arrays": {...}, "meta": {...}}``.
 
         ``arrays`` holds NumPy arrays (parameters, optimizer buffers, the data order); ``meta`` only plain
@@ -351,7 +353,8 @@ class Trainer:
                           "hyperparameters": copy.deepcopy(optimizer["hyperparameters"])},
             "rng": {"shuffle": copy.deepcopy(self.shuffle_rng.bit_generator.state),
                     "dropout": copy.deepcopy(self.dropout_rng.bit_generator.state)},
-            "history": self.history.state(arrays=series_as_arrays),
+            # (for the timeline: the epoch records only counted, see History.state)
+            "history": self.history.state(arrays=series_as_arrays, records=not for_timeline),
         }
         return {"arrays": arrays, "meta": meta}
 
