@@ -9,6 +9,30 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+class SharedPoints:
+    """The first ``n`` points of a series' store, shared rather than copied.
+
+    Safe to keep because a ``DecimatingSeries`` only ever appends to its store: halving builds a new one, so the
+    first ``n`` values of this one never change. (Nothing here holds a buffer view of the store, which would stop
+    it from growing.) The timeline keeps these at every epoch end instead of copying thousands of points.
+    """
+
+    __slots__ = ("store", "n")
+
+    def __init__(self, store: array, n: int) -> None:
+        self.store, self.n = store, n
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self.store[:self.n], dtype=np.float64)  # (slicing an array copies: no buffer export)
+
+    def tolist(self) -> list[float]:
+        return self.store[:self.n].tolist()
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * self.n
+
+
 class DecimatingSeries:
     """A series of (x, y) points that never holds more than ``capacity`` points.
 
@@ -44,6 +68,7 @@ class DecimatingSeries:
             self._halve()
 
     def _halve(self) -> None:
+        # New stores, never the old ones changed in place: the timeline shares the old ones (SharedPoints).
         self.xs = array("d", [(a + b) / 2 for a, b in zip(self.xs[::2], self.xs[1::2])])
         self.ys = array("d", [(a + b) / 2 for a, b in zip(self.ys[::2], self.ys[1::2])])
         self.stride *= 2
@@ -65,9 +90,15 @@ class DecimatingSeries:
         twin._sum_x, twin._sum_y, twin._count = self._sum_x, self._sum_y, self._count
         return twin
 
-    def state(self, arrays: bool = False) -> dict:
-        """Plain values for JSON; ``arrays``: the points as NumPy arrays instead of lists (quicker, for memory)."""
-        xs, ys = (np.array(self.xs), np.array(self.ys)) if arrays else (self.xs.tolist(), self.ys.tolist())
+    def state(self, arrays: bool = False, shared: bool = False) -> dict:
+        """Plain values for JSON; ``arrays``: the points as NumPy arrays instead of lists (quicker, for memory);
+        ``shared``: as ``SharedPoints``, not copied at all (for the timeline, which packs them when it saves)."""
+        if shared:
+            xs, ys = SharedPoints(self.xs, len(self.xs)), SharedPoints(self.ys, len(self.ys))
+        elif arrays:
+            xs, ys = np.array(self.xs), np.array(self.ys)
+        else:
+            xs, ys = self.xs.tolist(), self.ys.tolist()
         return {"capacity": self.capacity, "stride": self.stride, "xs": xs, "ys": ys,
                 "pending": [self._sum_x, self._sum_y, self._count]}
 
@@ -139,18 +170,19 @@ class History:
             grad_norms={name: series.copy() for name, series in self.grad_norms.items()},
         )
 
-    def state(self, arrays: bool = False, records: bool = True) -> dict:
+    def state(self, arrays: bool = False, records: bool = True, shared: bool = False) -> dict:
         """Plain values for JSON (a copy); ``arrays``: the series' points as NumPy arrays instead of lists.
 
         ``records=False``: only how many epoch records and learning-rate changes there are (``n_epochs``,
         ``n_lr_changes``), not the records themselves: a kept epoch state takes them from the run's history, of
         which they are the first ones (converting every record at every epoch end would grow with the run).
+        ``shared``: the series' points as ``SharedPoints`` (see there).
         """
         state = {
             "capacity": self.capacity,
-            "step_loss": self.step_loss.state(arrays),
-            "step_accuracy": self.step_accuracy.state(arrays),
-            "grad_norms": {k: s.state(arrays) for k, s in self.grad_norms.items()},
+            "step_loss": self.step_loss.state(arrays, shared),
+            "step_accuracy": self.step_accuracy.state(arrays, shared),
+            "grad_norms": {k: s.state(arrays, shared) for k, s in self.grad_norms.items()},
         }
         if records:
             state["epochs"] = [dict(vars(r)) for r in self.epochs]  # (dataclasses.asdict: 50x slower)

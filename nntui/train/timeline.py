@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nntui.train.metrics import History
+from nntui.train.metrics import History, SharedPoints
 
 #: Memory the kept epoch states may take together (bytes); checkpoints carry them too. Measured: a state of the
 #: digits net (64-128-64-10, Adam) takes ~0.25 MiB, so ~250 epochs are all kept; one of a 784-256-128-10 net
@@ -150,8 +150,8 @@ class Timeline:
         }
         arrays: dict[str, np.ndarray] = {}
         chosen = _thinned(self._sizes, self.budget_bytes if budget_bytes is None else budget_bytes)
-        for epoch in chosen:  # one array per kept state: its packed bytes, as they are
-            compact = self._states[epoch]
+        for epoch in chosen:  # one array per kept state: its packed bytes (shared series packed in now)
+            compact = _packed(self._states[epoch])
             arrays[str(epoch)] = compact["blob"]
             meta["epochs"][str(epoch)] = {"layout": compact["layout"], "meta": compact["meta"]}
         return meta, arrays
@@ -222,8 +222,14 @@ def describe_epochs(epochs: list[int]) -> str:
 # after a point the run went back to are forgotten), so they are taken from there when the state is used.
 
 def _compact(state: dict[str, Any]) -> dict[str, Any]:
-    """A trainer state packed for keeping: every array (and history series) in one byte buffer, plus small meta."""
+    """A trainer state packed for keeping: every array in one byte buffer, plus small meta.
+
+    The history's point series are packed too, except those handed over as ``SharedPoints`` (the trainer's own
+    epoch-end states): those stay shared with the run's live series (``shared``), and are packed only when the
+    timeline is saved (``_packed``).
+    """
     arrays = dict(state["arrays"])
+    shared: dict[str, SharedPoints] = {}
     meta = copy.copy(state["meta"])
     history = {k: v for k, v in meta["history"].items() if k not in ("epochs", "lr_changes")}
     if "epochs" in meta["history"]:  # a full history state: keep only how many records it had
@@ -231,11 +237,22 @@ def _compact(state: dict[str, Any]) -> dict[str, Any]:
         history["n_lr_changes"] = len(meta["history"]["lr_changes"])
 
     def to_array(values) -> str:
-        key = f"series/{len(arrays)}"
-        arrays[key] = np.asarray(values, dtype=np.float64)
+        key = f"series/{len(arrays) + len(shared)}"
+        if isinstance(values, SharedPoints):
+            shared[key] = values
+        else:
+            arrays[key] = np.asarray(values, dtype=np.float64)
         return key
 
     meta["history"] = _map_series(history, to_array)
+    compact = _blob(arrays, meta)
+    if shared:
+        compact["shared"] = shared
+    return compact
+
+
+def _blob(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> dict[str, Any]:
+    """Arrays packed into one byte buffer, with where each one lies."""
     layout, offset = [], 0
     for key, value in arrays.items():
         layout.append([key, value.dtype.str, list(value.shape), offset, value.nbytes])
@@ -246,12 +263,25 @@ def _compact(state: dict[str, Any]) -> dict[str, Any]:
     return {"blob": blob, "layout": layout, "meta": meta}
 
 
+def _packed(compact: dict[str, Any]) -> dict[str, Any]:
+    """A kept state with its shared series copied into its buffer too, as a checkpoint stores it."""
+    if "shared" not in compact:
+        return compact
+    blob = compact["blob"]
+    arrays = {key: blob[start:start + nbytes].view(np.dtype(dtype)).reshape(shape)
+              for key, dtype, shape, start, nbytes in compact["layout"]}
+    arrays.update({key: points.numpy() for key, points in compact["shared"].items()})
+    return _blob(arrays, compact["meta"])
+
+
 def _expanded(compact: dict[str, Any], history: History) -> dict[str, Any]:
     blob = compact["blob"]
     arrays = {key: blob[start:start + nbytes].view(np.dtype(dtype)).reshape(shape).copy()
               for key, dtype, shape, start, nbytes in compact["layout"]}
     meta = copy.deepcopy({k: v for k, v in compact["meta"].items() if k != "history"})
-    kept = _map_series(compact["meta"]["history"], lambda key: arrays.pop(key).tolist())
+    shared = compact.get("shared", {})
+    kept = _map_series(compact["meta"]["history"],
+                       lambda key: shared[key].tolist() if key in shared else arrays.pop(key).tolist())
     n_epochs, n_lr_changes = kept.pop("n_epochs"), kept.pop("n_lr_changes")
     if len(history.epochs) < n_epochs or len(history.lr_changes) < n_lr_changes:
         raise ValueError("the run's history does not reach back to this kept state")
@@ -271,4 +301,5 @@ def _map_series(history: dict[str, Any], convert) -> dict[str, Any]:
 
 
 def _size(compact: dict[str, Any]) -> int:
-    return compact["blob"].nbytes
+    """The bytes a kept state stands for (shared series counted in full, as a checkpoint stores them)."""
+    return compact["blob"].nbytes + sum(points.nbytes for points in compact.get("shared", {}).values())

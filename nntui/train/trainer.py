@@ -354,7 +354,7 @@ class Trainer:
             "rng": {"shuffle": copy.deepcopy(self.shuffle_rng.bit_generator.state),
                     "dropout": copy.deepcopy(self.dropout_rng.bit_generator.state)},
             # (for the timeline: the epoch records only counted, see History.state)
-            "history": self.history.state(arrays=series_as_arrays, records=not for_timeline),
+            "history": self.history.state(arrays=series_as_arrays, records=not for_timeline, shared=for_timeline),
         }
         return {"arrays": arrays, "meta": meta}
 

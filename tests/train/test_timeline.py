@@ -195,3 +195,37 @@ def test_thinning_finds_the_same_epochs_as_the_plain_rule_on_random_sizes_and_bu
         sizes = {epoch: rng.randint(1, 10) for epoch in epochs}
         budget = rng.randint(0, sum(sizes.values()) + 5)
         assert _thinned(sizes, budget) == plain(sizes, budget), (sizes, budget)
+
+
+@pytest.mark.parametrize("back_to", [1, 3])
+def test_a_rewind_restores_the_curves_as_they_were_even_after_they_were_decimated_since(back_to):
+    """Kept states share the run's curve points instead of copying them; with a tiny history capacity the
+    curves are halved again and again after the kept epoch, and going back must still give its curves exactly."""
+    reference = TrainingSession(small_config(), history_capacity=8)
+    train_epochs(reference, back_to)
+    expected = {name: series.arrays() for name, series in
+                [("loss", reference.history.step_loss), ("accuracy", reference.history.step_accuracy),
+                 *reference.history.grad_norms.items()]}
+    session = TrainingSession(small_config(), history_capacity=8)
+    train_epochs(session, 7)  # 70 steps into curves of at most 8 points: halved several times since
+    assert session.history.step_loss.stride > reference.history.step_loss.stride
+    session.rewind(back_to)
+    restored = {name: series.arrays() for name, series in
+                [("loss", session.history.step_loss), ("accuracy", session.history.step_accuracy),
+                 *session.history.grad_norms.items()]}
+    assert restored.keys() == expected.keys()
+    for name, (xs, ys) in expected.items():
+        assert np.array_equal(restored[name][0], xs) and np.array_equal(restored[name][1], ys), name
+
+
+def test_a_checkpoint_of_a_decimated_run_carries_every_kept_epochs_curves(tmp_path):
+    session = TrainingSession(small_config(), history_capacity=8)
+    train_epochs(session, 6)
+    session.save_checkpoint(tmp_path / "run.npz")
+    reopened = TrainingSession.from_checkpoint(tmp_path / "run.npz")
+    for epoch in (1, 4):
+        mine, theirs = TrainingSession.from_checkpoint(tmp_path / "run.npz"), session
+        mine.rewind(epoch)
+        assert np.array_equal(mine.history.step_loss.arrays()[1],
+                              theirs.timeline.state_at(epoch, theirs.history)["meta"]["history"]["step_loss"]["ys"])
+    assert reopened.kept_epochs == session.kept_epochs
