@@ -143,9 +143,6 @@ class BinaryCrossEntropy(Loss):
         return p
 
 
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
 def _class_indices(labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Labels as integer class indices 0..n_classes-1, or a ValueError that says what is wrong with them.
 
@@ -189,12 +186,12 @@ class SoftmaxCrossEntropy(Loss):
     formula = "p = softmax(pred) = exp(pred) / sum(exp(pred))\nL = -log p[target]"
 
     def forward(self, pred, target, training=True):
-        target = np.asarray(target)
-        if target.ndim == 2 and target.shape[1] == 1 and pred.shape[1] != 1:
-            target = target[:, 0]  # a column of labels, not one-hot rows
-        if target.shape[0] != pred.shape[0] or (target.ndim == 2 and target.shape != pred.shape):
-            raise ValueError(f"targets of shape {target.shape} do not fit logits of shape {pred.shape}; give "
-                             "integer labels (batch,) or one-hot rows (batch, classes)")
+        n, n_classes = pred.shape
+        labels = target
+        if not (type(labels) is np.ndarray and labels.ndim == 1 and labels.dtype.kind == "i" and len(labels) == n):
+            labels = self._labels_or_onehot(pred, target)  # anything but a plain vector of integer labels
+        elif n and np.minimum.reduce(labels) < 0:
+            labels = _class_indices(labels, n_classes)  # raises: -1 would silently mean the last class
         # (np.maximum.reduce and np.add.reduce are what .max() and .sum() call, minus a Python wrapper per call)
         shifted = pred - np.maximum.reduce(pred, axis=1, keepdims=True)
         # exp() of a very negative logit gap is a subnormal number (below ~1e-38 in float32), and arithmetic
@@ -209,21 +206,33 @@ class SoftmaxCrossEntropy(Loss):
         exp /= sums[:, None]
         # -log p[target] = log(sum of exp) - shifted[target]: only the target entries are needed.
         # (sum() / n rather than mean(): the same number, without mean()'s Python-level overhead.)
-        n = pred.shape[0]
-        if target.ndim == 1:
-            # Labels must be class numbers 0..C-1: one pass checks both ends (seen as unsigned, a negative label
-            # is huge), since -1 would otherwise silently mean the last class.
-            if target.dtype.kind != "i" or (n and np.maximum.reduce(target.view(_UNSIGNED[target.itemsize]))
-                                            >= pred.shape[1]):
-                target = _class_indices(target, pred.shape[1])
-            rows = np.arange(n)
+        if labels.ndim == 2:  # one-hot rows
             if training:
-                self.probs, self.labels, self.onehot, self.rows = exp, target, None, rows
-            return float(np.add.reduce(np.log(sums) - shifted[rows, target])) / n
-        onehot = target.astype(pred.dtype, copy=False)
+                self.probs, self.labels, self.onehot = exp, None, labels
+            return float((np.log(sums) - (labels * shifted).sum(axis=1)).sum()) / n
+        rows = np.arange(n)
+        try:
+            picked = shifted[rows, labels]
+        except IndexError:
+            picked = None
+        if picked is None:  # a label of n_classes or more
+            _class_indices(labels, n_classes)  # raises, naming it
         if training:
-            self.probs, self.labels, self.onehot = exp, None, onehot
-        return float((np.log(sums) - (onehot * shifted).sum(axis=1)).sum()) / n
+            self.probs, self.labels, self.onehot, self.rows = exp, labels, None, rows
+        return float(np.add.reduce(np.log(sums) - picked)) / n
+
+    @staticmethod
+    def _labels_or_onehot(pred, target) -> np.ndarray:
+        """``target`` as integer class labels (n,) or one-hot rows (n, C) as float, checked against ``pred``."""
+        target = np.asarray(target)
+        if target.ndim == 2 and target.shape[1] == 1 and pred.shape[1] != 1:
+            target = target[:, 0]  # a column of labels, not one-hot rows
+        if target.shape[0] != pred.shape[0] or (target.ndim == 2 and target.shape != pred.shape) or target.ndim > 2:
+            raise ValueError(f"targets of shape {target.shape} do not fit logits of shape {pred.shape}; give "
+                             "integer labels (batch,) or one-hot rows (batch, classes)")
+        if target.ndim == 2:
+            return target.astype(pred.dtype, copy=False)
+        return _class_indices(target, pred.shape[1])  # whole numbers as floats are fine; anything else refused
 
     def probabilities(self, logits):
         """softmax(z), each row summing to 1 (exact: without the floor the training forward applies)."""
