@@ -182,6 +182,7 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "softmax_ce"
     probs = None  # softmax of the last training forward's logits, until backward turns it into the gradient
+    _rows = np.arange(0)  # 0, 1, ..., n-1 for the last batch size: which row each label picks from
     title = "softmax cross-entropy"
     formula = "p = softmax(pred) = exp(pred) / sum(exp(pred))\nL = -log p[target]"
 
@@ -210,7 +211,8 @@ class SoftmaxCrossEntropy(Loss):
             if training:
                 self.probs, self.labels, self.onehot = exp, None, labels
             return float((np.log(sums) - (labels * shifted).sum(axis=1)).sum()) / n
-        rows = np.arange(n)
+        rows = self._rows if len(self._rows) == n else np.arange(n)  # (read only: kept for the next batch)
+        self._rows = rows
         try:
             picked = shifted[rows, labels]
         except IndexError:

@@ -94,8 +94,8 @@ class Sequential:
         computed only when asked for, as PyTorch does only for inputs that require it.
         """
         layers = self.layers
-        for layer in layers[:0:-1]:
-            grad_y = layer.backward(grad_y)
+        for i in range(len(layers) - 1, 0, -1):
+            grad_y = layers[i].backward(grad_y)
         first = layers[0]
         if input_grad:
             return first.backward(grad_y)
