@@ -262,11 +262,12 @@ class TrainingSession:
         return applied
 
     def set_epochs(self, epochs: int) -> None:
-        """Change how many epochs the run lasts; a finished run given more epochs becomes paused."""
+        """Change how many epochs the run lasts (0: on until paused); a finished run given more becomes paused."""
         self.trainer.set_epochs(epochs)
         total = self.trainer.config.training.epochs
-        if self.state is State.FINISHED and self.trainer.epoch < total:
-            self.state, self.message = State.PAUSED, f"paused: {total} epochs now"
+        if self.state is State.FINISHED and not self.trainer.finished:
+            self.state, self.message = State.PAUSED, f"paused: {total} epochs now" if total else \
+                "paused: on until paused now"
         elif self.state in (State.RUNNING, State.PAUSED, State.IDLE) and self.trainer.finished:
             self.state, self.message = State.FINISHED, f"finished {self.trainer.epoch} epochs"
         self.publish(force=True)

@@ -161,7 +161,8 @@ class Trainer:
     @property
     def finished(self) -> bool:
         """Every configured epoch is done."""
-        return self.epoch >= self.config.training.epochs
+        epochs = self.config.training.epochs
+        return 0 < epochs <= self.epoch  # 0: open-ended, on until paused
 
     @property
     def lr(self) -> float:
@@ -178,7 +179,7 @@ class Trainer:
         """
         if self.divergence is not None or self.finished:
             raise RuntimeError(f"cannot step a {'diverged' if self.divergence else 'finished'} run; reset it first")
-        if self.batch_index + 1 >= self.batches_per_epoch and self.epoch + 1 >= self.config.training.epochs:
+        if self.batch_index + 1 >= self.batches_per_epoch and self.epoch + 1 == self.config.training.epochs:
             collect_stats = True  # the run's last step: what the views show once it has finished
         started = time.perf_counter()
         start = self.batch_index * self.batch_size

@@ -269,7 +269,7 @@ OUT_OF_BOUNDS = [
     ("optimizer.alpha", 1, "must be < 1"),
     ("optimizer.eps", 0, "must be > 0"),
     ("training.batch_size", 1_000_001, "must be a whole number <= 1000000"),
-    ("training.epochs", 0, "must be a whole number >= 1"),
+    ("training.epochs", -1, "must be a whole number >= 0"),  # (0: open-ended)
     ("training.epochs", 1_000_001, "must be a whole number <= 1000000"),
     ("training.seed", -1, "must be a whole number >= 0"),
     ("training.seed", 2**32, "must be a whole number <= 4294967295"),

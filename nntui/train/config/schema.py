@@ -142,7 +142,7 @@ class TrainingConfig:
     """How long and in what pieces to train, and the seed that makes a run repeatable bit for bit."""
 
     batch_size: int = option(32, whole(1, 1_000_000), "samples per step")
-    epochs: int = option(30, whole(1, 1_000_000), "passes over the training set")
+    epochs: int = option(30, whole(0, 1_000_000), "passes over the training set; 0: on until paused (the app)")
     seed: int = option(0, whole(0, 2**32 - 1), "same seed, same run")
 
 
