@@ -269,6 +269,9 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"nntui train: warning: {line}", file=sys.stderr)
     config = session.config
     total_epochs = config.training.epochs
+    if total_epochs == 0:
+        raise UsageError("--epochs 0 trains on until paused, which needs the app (nntui); give nntui train a "
+                         "number of epochs", prog="nntui train")
     if args.load and session.epoch >= total_epochs:
         print(f"nntui train: nothing to train: the checkpoint has already trained {session.epoch} epochs and "
               f"the run asks for {total_epochs}; give --epochs above {session.epoch} to go on", file=sys.stderr)

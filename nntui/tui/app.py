@@ -527,8 +527,11 @@ class NNTuiApp(App):
             self.set_focus(None)
 
     def _default_steps(self) -> int:
-        """Steps in the whole configured run (what the watching pace spreads over ~25 s)."""
-        return self.session.config.training.epochs * self.session.batches_per_epoch
+        """Steps in the whole configured run (what the watching pace spreads over ~25 s); an open-ended run
+        (0 epochs) is watched at the pace of its dataset's default run."""
+        config = self.session.config
+        epochs = config.training.epochs or default_config(config.data.dataset).training.epochs
+        return epochs * self.session.batches_per_epoch
 
     def _starting_pace(self) -> float | None:
         """A built-in dataset's run starts at the watching pace; a user's own data at full speed."""

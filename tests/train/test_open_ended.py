@@ -54,3 +54,22 @@ def test_a_finished_run_made_open_ended_can_go_on():
 def test_a_negative_epoch_count_is_refused():
     with pytest.raises(ConfigError, match="training.epochs must be a whole number >= 0"):
         apply_overrides(default_config("moons"), {"training.epochs": -1}).validate()
+
+
+def test_the_status_line_shows_no_total_for_an_open_ended_run():
+    from nntui.tui.widgets.status import status_text
+
+    session = endless()
+    for _ in range(3 * session.trainer.batches_per_epoch):
+        session.step()
+    first_line = status_text(session.snapshot(), 80, "full speed").splitlines()[0]
+    assert "epoch 3  step" in first_line and "/0" not in first_line
+
+
+def test_the_headless_trainer_refuses_an_open_ended_run_in_one_line(capsys, tmp_path, monkeypatch):
+    from nntui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "moons", "--samples", "200", "--epochs", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "until paused" in err[0]

@@ -38,10 +38,11 @@ def status_text(snap: Snapshot, width: int | None = None, pace: str = "") -> str
     """
     state, lr = STATE_MARKS[snap.state], f"lr {snap.lr:.3g}"
     loss, accuracy = _number(snap.batch_loss), _percent(snap.batch_accuracy)
+    of = f"/{snap.epochs}" if snap.epochs else ""  # an open-ended run (0 epochs) has no total
     first = [
-        f"{state}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  batch loss {loss}  acc {accuracy}  {lr}",
-        f"{state}  epoch {snap.epoch}/{snap.epochs}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
-        f"{state}  ep {snap.epoch}/{snap.epochs}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
+        f"{state}  epoch {snap.epoch}{of}  step {snap.step}  batch loss {loss}  acc {accuracy}  {lr}",
+        f"{state}  epoch {snap.epoch}{of}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
+        f"{state}  ep {snap.epoch}{of}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
         f"{state}  ep {snap.epoch}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
     ]
     last = snap.last_epoch
