@@ -30,6 +30,7 @@ import numpy as np
 from nntui.train.config import RunConfig
 from nntui.train.data import Dataset
 from nntui.train.metrics import EpochRecord, History
+from nntui.train.pace import steps_per_wake
 from nntui.train.trainer import LayerStats, StepResult, Trainer
 
 
@@ -90,6 +91,7 @@ class TrainingSession:
         self.publish_interval = publish_interval
         self._wake: asyncio.Event | None = None
         self._stop_requested = False
+        self._next_wake: float | None = None  # when the next group of paced steps is due (None: start afresh)
         self._max_steps_per_second: float | None = None
         self._steps_requested = 0  # step_once() presses not yet served by run()
         self._step_seconds = 0.0  # a running average of one step's duration (to end chunks on a measured step)
@@ -329,6 +331,7 @@ class TrainingSession:
     @max_steps_per_second.setter
     def max_steps_per_second(self, value: float | None) -> None:
         self._max_steps_per_second = value
+        self._next_wake = None
         self._poke()  # a run waiting for its next slow step takes the new pace at once
 
     def _poke(self) -> None:
@@ -349,14 +352,7 @@ class TrainingSession:
         try:
             while not self._stop_requested:
                 if self.state is State.RUNNING and self._max_steps_per_second:
-                    # Slow motion: one step, then wait for its turn (the wait is cut short by any command).
-                    self.step(collect_stats=True)
-                    self.publish(force=True)
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), 1.0 / self._max_steps_per_second)
-                    except TimeoutError:
-                        pass
+                    await self._paced_steps(self._max_steps_per_second)
                     continue
                 if self.state is State.RUNNING:
                     self._train_chunk(time.perf_counter() + chunk_seconds)
@@ -376,6 +372,34 @@ class TrainingSession:
             quiet.__exit__(None, None, None)
             self._wake = None
             self._stop_requested = False  # a later run() starts afresh
+
+    async def _paced_steps(self, pace: float) -> None:
+        """At a set pace: a group of steps (one, up to ~120 steps a second; more at faster paces, see
+        ``pace.steps_per_wake``), then a wait until the group's turn is over, measured against a schedule so that
+        the time the steps themselves take does not slow the pace down. Any command cuts the wait short."""
+        steps, seconds = steps_per_wake(pace)
+        now = time.perf_counter()
+        if self._next_wake is None or now - self._next_wake > seconds:  # (re)starting, or far behind: no catch-up
+            self._next_wake = now
+        for i in range(steps):
+            if self.state is not State.RUNNING or self._stop_requested:
+                break
+            last = i == steps - 1
+            self.step(collect_stats=last)  # the group's last step is the one a snapshot shows
+            if last and (steps == 1 or self._publish_due()) or self.state is not State.RUNNING:
+                self.publish(force=True)  # slow paces show every step; fast ones a few times a second
+        self._next_wake += seconds
+        self._wake.clear()
+        remaining = self._next_wake - time.perf_counter()
+        if remaining <= 0:
+            await asyncio.sleep(0)  # behind schedule: the event loop still gets its turn
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), remaining)
+        except TimeoutError:
+            pass
+        else:
+            self._next_wake = None  # a command came: the schedule starts again from now
 
     def _train_chunk(self, deadline: float, on_step: Callable[[StepResult], None] | None = None) -> None:
         """Steps until ``deadline``; the last one is measured, so a pause after the chunk shows that step's numbers."""
