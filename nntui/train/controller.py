@@ -31,7 +31,7 @@ from nntui.train.config import RunConfig
 from nntui.train.data import Dataset
 from nntui.train.metrics import EpochRecord, History
 from nntui.train.pace import steps_per_wake
-from nntui.train.trainer import LayerStats, StepResult, Trainer
+from nntui.train.trainer import LayerStats, StepResult, Trainer, shown
 
 
 class State(str, enum.Enum):
@@ -263,6 +263,12 @@ class TrainingSession:
             self.publish(force=True)
         return applied
 
+    def switch_optimizer(self, config: RunConfig) -> None:
+        """Go on from here with another optimizer (or its settings), keeping the weights: a branch (see
+        ``Trainer.switch_optimizer``); raises ValueError when ``config`` changes more than the optimizer."""
+        self.trainer.switch_optimizer(config)
+        self.publish(force=True)
+
     def set_epochs(self, epochs: int) -> None:
         """Change how many epochs the run lasts (0: on until paused); a finished run given more becomes paused."""
         self.trainer.set_epochs(epochs)
@@ -309,7 +315,7 @@ class TrainingSession:
         else:
             config, dataset = old.config, old.dataset
         before = old.config.to_dict()
-        edited = sorted(f"{section}.{key} {_shown(before[section][key])} -> {_shown(value)}"
+        edited = sorted(f"{section}.{key} {shown(before[section][key])} -> {shown(value)}"
                         for section, values in config.to_dict().items()
                         for key, value in values.items() if before[section][key] != value)
         self.trainer = Trainer(config, dataset=dataset, history_capacity=old.history_capacity,
@@ -455,8 +461,3 @@ class TrainingSession:
         elif trainer.step_count > 0:
             session.state, session.message = State.PAUSED, f"resumed from {Path(path).name} at step {trainer.step_count}"
         return session
-
-
-def _shown(value) -> str:
-    """A config value as the log shows it: 0.01, adam, [64, 64]."""
-    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -298,6 +298,27 @@ class Trainer:
         """Change how many epochs the run lasts."""
         self.config = apply_overrides(self.config, {"training.epochs": int(epochs)})
 
+    def switch_optimizer(self, config: RunConfig) -> None:
+        """Go on from here with the optimizer ``config`` describes (a branch): same weights, data order and
+        history; the new optimizer starts with empty buffers. ``config`` may differ from the run's only in its
+        optimizer section (anything else needs new weights: a reset)."""
+        config = config.validate()
+        others = {section: values for section, values in config.to_dict().items() if section != "optimizer"}
+        mine = {section: values for section, values in self.config.to_dict().items() if section != "optimizer"}
+        if others != mine:
+            raise ValueError("only the optimizer's settings can change on a running model; the rest needs a reset")
+        before = self.config.to_dict()["optimizer"]
+        changed = [f"optimizer.{key} {shown(before[key])} -> {shown(value)}"
+                   for key, value in config.to_dict()["optimizer"].items() if before[key] != value]
+        if not changed:
+            return
+        self.timeline.note(self.step_count, self.epoch, "branch", ", ".join(changed))
+        self.optimizer = build_optimizer(config)
+        if config.optimizer.lr != self.config.optimizer.lr:
+            self.history.lr_changes.append((self.step_count, self.optimizer.lr))
+        self.config = config
+        self._safe = self._safe_point()
+
     # -- going back --------------------------------------------------------------------------------------------
 
     def rewind(self, epoch: int, *, lr: float | None = None) -> None:
@@ -379,6 +400,8 @@ class Trainer:
         hyperparameters = dict(meta["optimizer"]["hyperparameters"])
         if lr is not None:
             hyperparameters["lr"] = lr
+        if meta["optimizer"]["type"] != type(self.optimizer).__name__:  # saved before a switch of optimizer
+            self._adopt_optimizer(meta["optimizer"]["type"], hyperparameters)
         self.optimizer.load_state_dict({"type": meta["optimizer"]["type"], "t": meta["optimizer"]["t"],
                                         "hyperparameters": hyperparameters, "state": slots})
         self.order = arrays["order"].astype(np.int64)  # a copy
@@ -398,6 +421,16 @@ class Trainer:
         self._has_gradients = False
         self._updates, self._updates_step = {}, -1
         self._safe = self._safe_point()
+
+    def _adopt_optimizer(self, type_name: str, hyperparameters: dict) -> None:
+        """Rebuild the optimizer (and the config's optimizer section) as a saved state describes it."""
+        name = next((key for key, cls in nn.OPTIMIZERS.items() if cls.__name__ == type_name), None)
+        if name is None:
+            raise StateMismatch(f"the saved state's optimizer {type_name} is not a registered optimizer")
+        fields = {f"optimizer.{key}": value for key, value in hyperparameters.items()
+                  if key in self.config.to_dict()["optimizer"]}
+        self.config = apply_overrides(self.config, {"optimizer.name": name, **fields})
+        self.optimizer = build_optimizer(self.config)
 
     def _check_fits(self, arrays: dict[str, np.ndarray], source: str) -> None:
         names = [name for name, _p, _g in self.model.parameters()]
@@ -517,3 +550,8 @@ def build_optimizer(config: RunConfig):
     """The optimizer a config names, given the config's optimizer fields it has a parameter for."""
     options = dataclasses.asdict(config.optimizer)
     return nn.optimizer(options.pop("name"), options)
+
+
+def shown(value) -> str:
+    """A config value as the run's log shows it: 0.01, adam, [64, 64]."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
