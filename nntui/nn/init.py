@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from nntui.nn.registry import registered
+
 
 
 def he_variance(fan_in: int, fan_out: int) -> float:
@@ -66,7 +68,5 @@ def init_weights(
 ) -> np.ndarray:
     """Draw a (fan_in, fan_out) weight matrix with the named initialiser (see ``INITIALISERS``; ``he`` and
     ``xavier`` are short for the normal versions)."""
-    name = _ALIASES.get(name, name)
-    if name not in INITIALISERS:
-        raise ValueError(f"unknown initialiser {name!r}; choose one of {', '.join(INITIALISERS)}")
-    return INITIALISERS[name](fan_in, fan_out, rng).astype(dtype, copy=False)
+    draw = registered(INITIALISERS, _ALIASES.get(name, name), "initialiser")
+    return draw(fan_in, fan_out, rng).astype(dtype, copy=False)

@@ -28,6 +28,7 @@ import inspect
 import numpy as np
 
 from nntui.nn.init import init_weights
+from nntui.nn.registry import registered
 
 
 class Layer:
@@ -334,8 +335,4 @@ ACTIVATIONS: dict[str, type[Layer]] = {cls.name: cls for cls in (ReLU, LeakyReLU
 
 def activation(name: str) -> Layer:
     """Build an activation layer from its config name (see ``ACTIVATIONS``)."""
-    try:
-        cls = ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}") from None
-    return cls()
+    return registered(ACTIVATIONS, name, "activation")()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nntui.nn.registry import registered
+
 
 def _as_target(target, pred: np.ndarray) -> np.ndarray:
     """``target`` as an array shaped like ``pred``; a vector of n values also fits an (n, 1) prediction."""
@@ -268,8 +270,4 @@ LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (SoftmaxCrossEntropy, 
 
 def loss(name: str) -> Loss:
     """Build the loss a config names (an unknown name is an error)."""
-    try:
-        cls = LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
-    return cls()
+    return registered(LOSSES, name, "loss")()

@@ -28,6 +28,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nntui.nn.registry import registered
+
 FLUSH_EVERY = 16  # steps between two flushes of subnormal numbers from the optimizer's buffers
 
 
@@ -291,8 +293,4 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "rmsprop": RMSProp, "adam"
 
 def optimizer(name: str, options: Mapping[str, object]) -> Optimizer:
     """Build the optimizer a config names, from its fields (an unknown name is an error, never a fallback)."""
-    try:
-        cls = OPTIMIZERS[name]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
-    return cls.from_config(options)
+    return registered(OPTIMIZERS, name, "optimizer").from_config(options)
