@@ -15,14 +15,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
@@ -30,6 +31,7 @@ from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train import pace as pacing
 from nntui.train.insight import progress
 from nntui.train.insight.numbering import layer_numbers
+from nntui.train.progress import loading_progress
 from nntui.train.recovery import Autosaver
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
@@ -66,6 +68,28 @@ WIDE = 120  # from this width the Train tab shows both side panes
 
 
 PACE_KEYS = Binding.Group("pace", compact=True)  # s and f share one Footer entry: "s f pace"
+
+
+class DataLoadProgress(Message):
+    """Posted by the data-loading worker: how far the load of ``name`` has got (``stage``, 0..1)."""
+
+    def __init__(self, name: str, stage: str, fraction: float) -> None:
+        super().__init__()
+        self.name, self.stage, self.fraction = name, stage, fraction
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DataLoadProgress)  # only the newest matters: a fast loader never floods
+
+
+class DataLoaded(Message):
+    """Posted by the data-loading worker when the data of ``config`` is loaded (``dataset``) or refused
+    (``error``); ``overrides`` and ``what`` are the change that asked for it (see NNTuiApp._propose)."""
+
+    def __init__(self, config: RunConfig, overrides: dict, what: str, dataset: Dataset | None,
+                 error: Exception | None, seconds: float) -> None:
+        super().__init__()
+        self.config, self.overrides, self.what = config, overrides, what
+        self.dataset, self.error, self.seconds = dataset, error, seconds
 
 
 class NNTuiApp(App):
@@ -137,6 +161,7 @@ class NNTuiApp(App):
         self.not_learning: str | None = None  # the "not learning: ..." callout shown, if any
         self.hidden_runs: set[int] = set()  # earlier runs (timeline.abandoned) not drawn as ghost curves
         self._picture_due = 0.0  # when the Train tab's picture may be redrawn again while training
+        self._warned_for: Dataset | None = None  # the dataset whose warnings were last shown
         self._save_may_replace: tuple[str, bool] | None = None  # (name, whether the dialog saw a file there)
         self._watching_pace = pacing.watching_pace(self._default_steps())  # where F returns from full speed
         session.max_steps_per_second = self._starting_pace()
@@ -214,6 +239,7 @@ class NNTuiApp(App):
         self._refresh_charts()
         self._start_training_loop()
         self.lifeline.start()
+        self._warn_about(self.session.dataset)
 
     def _start_training_loop(self) -> None:
         self.run_worker(self.session.run(chunk_seconds=TRAIN_CHUNK), name="training", group="training", exclusive=True,
@@ -710,13 +736,15 @@ class NNTuiApp(App):
         except ConfigError as error:
             self.notify(str(error), title="not applied", severity="error", timeout=8)
             return
-        dataset = None
         if any(key.startswith("data.") for key in overrides):
-            try:  # a dataset that cannot be loaded is refused now, not after asking to reset for it
-                dataset = TrainingSession.load_data(config)
-            except DataError as error:
-                self._refuse(config, error)
-                return
+            # Loaded in a worker thread (a big file takes seconds; the app keeps answering keys) and refused
+            # then, not after asking to reset for it; `data_loaded` goes on from here.
+            self._load_data(config, overrides, what)
+            return
+        self._apply_or_ask(config, None, what)
+
+    def _apply_or_ask(self, config: RunConfig, dataset: Dataset | None, what: str) -> None:
+        """The rest of `_propose`, once the data (if it changed) is loaded."""
         if self.session.step_count == 0:
             self._reset(config, dataset)
             return
@@ -741,6 +769,71 @@ class NNTuiApp(App):
         self.push_screen(ConfirmScreen(f"Changing {what} needs new weights. Reset the run now? "
                                        "(n keeps training the current model; the change waits for the next "
                                        "reset)"), answer)
+
+    def _load_data(self, config: RunConfig, overrides: dict, what: str) -> None:
+        name = Path(config.data.dataset).name
+        status = self.query_one(StatusLine)
+        status.loading = f"loading {name}…"
+        status.show(self._snapshot)
+        self._data_worker(config, overrides, what)
+
+    @work(thread=True, exclusive=True, group="data-load", exit_on_error=False)
+    def _data_worker(self, config: RunConfig, overrides: dict, what: str) -> None:
+        """Load the data of ``config`` off the event loop; touches no widget, posts DataLoadProgress and
+        DataLoaded. A newer load cancels this one (exclusive): its result is then dropped."""
+        worker = get_current_worker()
+        name = Path(config.data.dataset).name
+
+        def progress(stage: str, fraction: float) -> None:
+            if not worker.is_cancelled:
+                self.post_message(DataLoadProgress(name, stage, fraction))
+
+        started = time.perf_counter()
+        dataset, error = None, None
+        try:
+            with loading_progress(progress):
+                dataset = TrainingSession.load_data(config)
+        except DataError as refused:
+            error = refused
+        except MemoryError:
+            error = DataError(f"not enough memory to load {name}")
+        if not worker.is_cancelled:
+            self.post_message(DataLoaded(config, overrides, what, dataset, error, time.perf_counter() - started))
+
+    @on(DataLoadProgress)
+    def data_load_progress(self, event: DataLoadProgress) -> None:
+        status = self.query_one(StatusLine)
+        if status.loading:  # (a late report of a load already answered says nothing)
+            stage = event.stage if event.name in event.stage else f"loading {event.name}: {event.stage}"
+            status.loading = f"{stage} {event.fraction:.0%}"
+            status.show(self._snapshot)
+
+    @on(DataLoaded)
+    def data_loaded(self, event: DataLoaded) -> None:
+        status = self.query_one(StatusLine)
+        status.loading = ""
+        status.show(self._snapshot)
+        if event.error is not None:
+            self._refuse(event.config, event.error)
+            return
+        try:  # edits made while it loaded (the model, say) stay; the data is what was loaded
+            config = apply_overrides(self.config, event.overrides)
+        except ConfigError as error:
+            self.notify(str(error), title="not applied", severity="error", timeout=8)
+            return
+        same_data = config.data == event.config.data and config.training.seed == event.config.training.seed
+        if event.seconds >= 1:
+            self.notify(f"{event.dataset.name}: {len(event.dataset.x_train) + len(event.dataset.x_val):,} rows "
+                        f"loaded in {event.seconds:.1f} s")
+        self._warn_about(event.dataset)
+        self._apply_or_ask(config, event.dataset if same_data else None, event.what)
+
+    def _warn_about(self, dataset: Dataset) -> None:
+        """Say once per dataset what the loader noticed (a constant column, an ID-like column): worth knowing,
+        not a reason to refuse the data."""
+        if dataset.warnings and dataset is not self._warned_for:
+            self._warned_for = dataset
+            self.notify("\n".join(dataset.warnings), title="about this data", severity="warning", timeout=12)
 
     def _show_pending(self) -> None:
         """Say on the Model tab when what it shows is not what trains (a change answered "no", waiting for r)."""

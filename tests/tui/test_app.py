@@ -52,6 +52,15 @@ async def running(app: NNTuiApp, **options):
         await asyncio.wait_for(asyncio.shield(app._task), timeout=5)
 
 
+async def data_load_done(app: NNTuiApp, pilot) -> None:
+    """Wait for the app's data-loading worker (a data file loads in a thread), if one still runs, and for what it
+    posted."""
+    loading = [w for w in app.workers if w.group == "data-load"]
+    if loading:  # (an empty list would mean every worker, the endless training loop too)
+        await app.workers.wait_for_complete(loading)
+    await pilot.pause()
+
+
 def status(app: NNTuiApp) -> str:
     return str(app.query_one(StatusLine).render())
 
@@ -220,7 +229,7 @@ async def test_a_data_file_that_cannot_be_loaded_stays_in_its_field_with_the_rea
         field = app.query_one("#data-file", Input)
         field.focus()
         await pilot.press(*"bad.csv", "enter")
-        await pilot.pause()
+        await data_load_done(app, pilot)
 
         assert app.session.config.data.dataset == "spiral"  # the run is untouched
         assert field.value == "bad.csv"  # kept for correction, not cleared
@@ -232,7 +241,7 @@ async def test_a_data_file_that_cannot_be_loaded_stays_in_its_field_with_the_rea
         # fixed on disk, enter on the same text tries again and loads it
         (tmp_path / "bad.csv").write_text("x,y,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
         await pilot.press("enter")
-        await pilot.pause()
+        await data_load_done(app, pilot)
         assert app.session.config.data.dataset == "bad.csv"
         assert form.problem == ""
         assert not field.has_class("-invalid")
@@ -251,7 +260,7 @@ async def test_a_data_file_that_cannot_be_loaded_is_refused_before_asking_to_res
         field = app.query_one("#data-file", Input)
         field.focus()
         await pilot.press(*"bad.csv", "enter")
-        await pilot.pause()
+        await data_load_done(app, pilot)
 
         assert len(app.screen_stack) == 1  # no "reset the run?" for a file that cannot be used
         assert app.session.step_count == 1 and app.session.config.data.dataset == "spiral"
@@ -272,7 +281,7 @@ async def test_a_new_data_file_is_read_once_though_it_is_checked_before_the_rese
         await pilot.press("2")
         app.query_one("#data-file", Input).focus()
         await pilot.press(*"good.csv", "enter")
-        await pilot.pause()
+        await data_load_done(app, pilot)
 
         assert app.session.config.data.dataset == "good.csv"
         assert reads == ["spiral", "good.csv"]
@@ -471,7 +480,7 @@ async def test_below_80_columns_a_data_file_problem_shows_under_the_form(tmp_pat
         await pilot.press("2")
         app.query_one("#data-file", Input).focus()
         await pilot.press(*"one.csv", "enter")
-        await pilot.pause()
+        await data_load_done(app, pilot)
         error = app.query_one("#form-error")
         assert "single class" in str(error.render())
         assert error.region.height >= 1 and error.region.bottom <= app.query_one("#model-row").region.bottom

@@ -90,18 +90,20 @@ class StatusLine(Static):
         super().__init__("", markup=False, **kwargs)
         self._shown: tuple | None = None  # (state, message) of the last update
         self.pace = ""  # how fast the run trains, as nntui.train.pace.label says it ("30 steps/s", "full speed")
+        self.loading = ""  # a data file loading in the background ("loading houses.csv: reading 40%"), or ""
 
     def show(self, snap: Snapshot) -> None:
         text = status_text(snap, self.size.width or 78, self.pace)
-        if snap.message and snap.message not in ("running", "paused"):
+        message = self.loading or snap.message  # a load in progress is the news of the moment
+        if message and message not in ("running", "paused"):
             # The message ends the second line, cut to fit: the whole of a long one (a divergence says what
             # to try) is in the notification and the Health view, and the charts keep their rows.
             room = (self.size.width or 78) - len(text.rsplit("\n", 1)[-1]) - len("  ·  ")
             if room >= 8:  # a few words at least; else the state mark says enough
-                message = snap.message if len(snap.message) <= room else snap.message[:room - 1] + "…"
+                message = message if len(message) <= room else message[:room - 1] + "…"
                 text += f"  ·  {message}"
         self.set_class(snap.state is State.DIVERGED, "-diverged")
         # Re-laying out the screen costs ~25 ms at 120x40: only when the text may change its number of lines.
-        key = (snap.state, snap.message)
+        key = (snap.state, snap.message, bool(self.loading))
         self.update(text, layout=key != self._shown)
         self._shown = key
