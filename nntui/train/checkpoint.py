@@ -79,6 +79,9 @@ def checkpoint_contents(trainer: Trainer, path: str | os.PathLike, note: Mapping
         # The learning rate in use (changed with + / - perhaps), and a data file's path relative to this folder.
         "config": apply_overrides(trainer.config, {"optimizer.lr": trainer.lr}).dumps(relative_to=folder),
         "data_sha256": data_fingerprint(trainer.dataset),
+        # What turns new rows into the run's numbers (names, classes, training statistics): `nntui predict`
+        # reads it instead of the training file (checkpoints written before it read that file again).
+        "data": trainer.dataset.summary(),
         "trainer": state["meta"],
         "timeline": timeline_meta,
         "note": dict(note or {}),

@@ -317,6 +317,40 @@ class Dataset:
         """
         return regression_scores(self.targets_in_units(y), self.targets_in_units(predicted))
 
+    def summary(self) -> dict:
+        """What turns new raw rows into this dataset's numbers, as plain JSON values (a checkpoint keeps it,
+        so `nntui predict` needs no training file): names, task, classes, the training part's statistics."""
+        as_list = (lambda a: None if a is None else np.asarray(a, dtype=np.float64).tolist())
+        return {
+            "name": self.name, "task": self.task, "n_features": self.n_features, "n_classes": self.n_classes,
+            "class_names": list(self.class_names), "feature_names": list(self.feature_names),
+            "target_name": self.target_name, "feature_mean": as_list(self.feature_mean),
+            "feature_std": as_list(self.feature_std), "target_mean": as_list(self.target_mean),
+            "target_std": as_list(self.target_std),
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
+        }
+
+    @classmethod
+    def from_summary(cls, summary: dict) -> Dataset:
+        """A dataset with no rows (x_train and the rest empty) but everything `summary` keeps: enough to
+        standardise new rows and to name the network's outputs."""
+        as_array = (lambda v: None if v is None else np.asarray(v, dtype=np.float64))
+        n_features, task = int(summary["n_features"]), str(summary["task"])
+        no_rows = np.zeros((0, n_features), dtype=np.float32)
+        n_classes = int(summary["n_classes"])
+        no_labels = np.zeros(0, np.int64) if task == "classification" else np.zeros((0, n_classes))
+        shape = summary.get("image_shape")
+        return cls(
+            name=str(summary["name"]), task=task, x_train=no_rows, y_train=no_labels, x_val=no_rows,
+            y_val=no_labels, n_features=n_features, n_classes=n_classes,
+            class_names=[str(name) for name in summary["class_names"]],
+            feature_names=[str(name) for name in summary["feature_names"]],
+            feature_mean=as_array(summary["feature_mean"]), feature_std=as_array(summary["feature_std"]),
+            image_shape=None if shape is None else (int(shape[0]), int(shape[1])),
+            target_name=str(summary["target_name"]), target_mean=as_array(summary.get("target_mean")),
+            target_std=as_array(summary.get("target_std")),
+        )
+
     @property
     def is_2d(self) -> bool:
         """True when there are exactly two features, so points and decision boundaries can be plotted."""

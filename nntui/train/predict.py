@@ -21,7 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nntui.train.data import DataError, r_squared, regression_scores  # noqa: F401  (r_squared: re-exported)
+from nntui.train.data import (  # noqa: F401  (r_squared: re-exported)
+    DataError,
+    Dataset,
+    r_squared,
+    regression_scores,
+)
 from nntui.train.datafiles import read_new_rows
 
 
@@ -102,15 +107,65 @@ class Predictions:
         return f"R^2 {self.r2:.4f}, mean absolute error {self.mae:.6g} on {self.n_labelled} labelled rows"
 
 
+class SavedRun:
+    """A checkpoint's network with the numbers that prepare its input (`Dataset.summary`): what predicting
+    needs, without the training file. `dataset` holds no rows, only names, classes and statistics."""
+
+    def __init__(self, run_path: str | Path) -> None:
+        from nntui import nn
+        from nntui.train.checkpoint import CheckpointError, read_checkpoint
+        from nntui.train.config import RunConfig
+        from nntui.train.trainer import EVAL_CHUNK, build_model
+
+        meta, arrays = read_checkpoint(run_path)
+        try:
+            config = RunConfig.loads(meta["config"], base=Path(run_path).parent)
+            self.dataset = Dataset.from_summary(meta["data"])
+            loss_name = config.resolved_loss()
+            width = 1 if loss_name == "bce" else self.dataset.n_classes
+            self.model = build_model(config, self.dataset.n_features, width,
+                                     init_rng=np.random.default_rng(0), dropout_rng=np.random.default_rng(0))
+            for name, param, _grad in self.model.parameters():
+                saved = arrays[f"param/{name}"]
+                if saved.shape != param.shape:
+                    raise ValueError(f"parameter {name} is {list(saved.shape)} in the file, "
+                                     f"{list(param.shape)} in the run's model")
+                param[...] = saved
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"{str(run_path)!r} is damaged or incomplete: {error}") from None
+        self.loss = nn.loss(loss_name)
+        self._chunk = EVAL_CHUNK
+
+    @staticmethod
+    def keeps_its_data(run_path: str | Path) -> bool:
+        """Whether the checkpoint holds the data summary (written since it was kept; older ones do not)."""
+        from nntui.train.checkpoint import read_meta
+
+        return "data" in read_meta(run_path)
+
+    def predict_scores(self, x: np.ndarray) -> np.ndarray:
+        """The network's raw outputs in evaluation mode, a chunk of rows at a time."""
+        dtype = next(param.dtype for _name, param, _grad in self.model.parameters())
+        x = np.asarray(x, dtype=dtype)
+        parts = [self.model.forward(x[i:i + self._chunk], False) for i in range(0, len(x), self._chunk)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dataset.n_classes), dtype)
+
+
 def predict_file(run_path: str | Path, data_path: str | Path) -> Predictions:
-    """Apply the run saved in `run_path` (a checkpoint) to the rows of `data_path` (.csv or .npz)."""
+    """Apply the run saved in `run_path` (a checkpoint) to the rows of `data_path` (.csv or .npz).
+
+    A checkpoint keeps what prepares new rows (`Dataset.summary`), so the training file is not needed; one
+    written before it kept that is restored whole, reading its training data again.
+    """
     from nntui.train.checkpoint import load_checkpoint
 
+    if SavedRun.keeps_its_data(run_path):
+        return predict_rows(SavedRun(run_path), data_path)
     try:
         run = load_checkpoint(run_path)
     except DataError as error:  # the run's own data, read again for its statistics and class names
-        raise DataError(f"{error} (a run's training data is read again for its standardisation and class "
-                        "names)") from None
+        raise DataError(f"{error} (this run was saved before checkpoints kept the data's standardisation and "
+                        "class names, so its training data is read again for them)") from None
     return predict_rows(run, data_path)
 
 

@@ -171,16 +171,65 @@ def test_r_squared_is_one_for_a_perfect_fit_and_zero_for_the_mean():
     assert r_squared(actual, actual[::-1]) == pytest.approx(1 - 52 / 14)  # squared errors 25+1+1+25, spread 14
 
 
-def test_a_run_whose_training_file_is_gone_says_why_it_is_needed(species, tmp_path, capsys):
+def without_data_summary(run, old):
+    """A copy of checkpoint `run` as written before checkpoints kept the data's summary (no meta["data"])."""
+    with np.load(run, allow_pickle=False) as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    meta = json.loads(arrays["meta"].item())
+    del meta["data"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(old, **arrays)
+    return old
+
+
+def test_predict_needs_no_training_file_the_checkpoint_keeps_the_standardisation(species, tmp_path, capsys):
     path, run, _, _ = species
     new_rows = tmp_path / "new.csv"
     new_rows.write_bytes(path.read_bytes())
-    path.unlink()  # the file the run was trained on
     capsys.readouterr()
-    assert main(["predict", str(run), str(new_rows)]) == 2
+    assert main(["predict", str(run), str(new_rows), "--out", str(tmp_path / "before.csv")]) == 0
+    path.unlink()  # the file the run was trained on
+    assert main(["predict", str(run), str(new_rows), "--out", str(tmp_path / "after.csv")]) == 0
+    assert (tmp_path / "after.csv").read_text() == (tmp_path / "before.csv").read_text()
+    said = capsys.readouterr()
+    assert "accuracy" in said.err + said.out
+
+
+def test_an_older_checkpoint_reads_its_training_file_again_and_says_so_when_it_is_gone(species, tmp_path,
+                                                                                         capsys):
+    path, run, _, _ = species
+    old = without_data_summary(run, tmp_path / "old.npz")
+    capsys.readouterr()
+    assert main(["predict", str(run), str(path), "--out", str(tmp_path / "new-format.csv")]) == 0
+    assert main(["predict", str(old), str(path), "--out", str(tmp_path / "old-format.csv")]) == 0
+    assert (tmp_path / "old-format.csv").read_text() == (tmp_path / "new-format.csv").read_text()
+    new_rows = tmp_path / "new.csv"
+    new_rows.write_bytes(path.read_bytes())
+    path.unlink()
+    capsys.readouterr()
+    assert main(["predict", str(old), str(new_rows)]) == 2
     err = capsys.readouterr().err
-    assert "file not found" in err and "training data is read again for its standardisation" in err
+    assert "file not found" in err and "its training data is read again" in err
     assert err.count("\n") == 1
+
+
+def test_a_regression_run_predicts_in_the_data_units_without_its_training_file(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 2))
+    price = 200_000 + 50_000 * x[:, 0] - 20_000 * x[:, 1]
+    train = write_csv(tmp_path / "houses.csv", ["a", "b", "price"],
+                      [[f"{a:.6f}", f"{b:.6f}", f"{p:.2f}"] for (a, b), p in zip(x, price)])
+    run = tmp_path / "run.npz"
+    assert main(["train", "--dataset", str(train), "--task", "regression", "--epochs", "30", "--hidden", "16",
+                 "--save", str(run)]) == 0
+    restored = load_checkpoint(run)  # the whole run, training file read again: the reference
+    expected = restored.dataset.targets_in_units(restored.predict_scores(restored.dataset.standardize(x)))
+    rows = tmp_path / "rows.csv"
+    rows.write_bytes(train.read_bytes())
+    train.unlink()
+    predictions = predict_file(run, rows)
+    np.testing.assert_allclose(predictions.predicted, expected, rtol=1e-6)
+    assert predictions.r2 > 0.9
 
 
 def test_the_output_csv_quotes_class_names_that_need_it_and_reads_back_the_same_in_any_block_size(tmp_path):
@@ -211,3 +260,23 @@ def test_a_label_the_run_never_saw_counts_as_a_mistake(species, tmp_path):
     expected, class_names = by_hand(run, x)
     right = np.array([class_names[i] for i in expected.argmax(axis=1)]) == labels
     assert predict_file(run, new).accuracy == pytest.approx(np.mean(right[40:]) * 200 / 240)
+
+
+@pytest.mark.parametrize("name, task", [("digits", "classification"), ("regression", "regression")])
+def test_a_dataset_summary_through_json_standardises_and_names_as_the_dataset_does(tmp_path, name, task):
+    from nntui.train.data import Dataset, load_dataset
+
+    if task == "regression":
+        rng = np.random.default_rng(1)
+        x = rng.normal(size=(100, 3)) * [1e-3, 1.0, 1e6]
+        np.savez(tmp_path / "r.npz", x=x, y=x @ [1e3, 2.0, 1e-6] + 5.0)
+        name = str(tmp_path / "r.npz")
+    data = load_dataset(name, task=task)
+    again = Dataset.from_summary(json.loads(json.dumps(data.summary())))
+    raw = data.unstandardize(data.x_val)
+    np.testing.assert_array_equal(again.standardize(raw), data.standardize(raw))
+    assert (again.class_names, again.feature_names, again.target_name, again.image_shape, again.task) == \
+        (data.class_names, data.feature_names, data.target_name, data.image_shape, data.task)
+    if task == "regression":
+        np.testing.assert_array_equal(again.targets_in_units(data.y_val), data.targets_in_units(data.y_val))
+    assert len(again.x_train) == 0 and again.n_features == data.n_features
