@@ -1,9 +1,12 @@
 """The README's promises: its Python example runs and learns, and CI runs the README's test command."""
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -58,3 +61,34 @@ def test_ci_runs_the_test_command_the_readme_gives():
     command = test_line.split("&&")[1].split("#")[0].strip()
     ci_commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert command in ci_commands
+
+
+def numbers_and_words(line: str) -> tuple[list[str], list[float]]:
+    """A line split into its words and its numbers; a duration ("0.11s") is left out, it differs each run."""
+    line = re.sub(r"\d+(\.\d+)?s\b", "<seconds>", line)
+    parts = re.split(r"(-?\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)", line)
+    return parts[0::2], [float(number.replace(",", "")) for number in parts[1::2]]
+
+
+def test_the_own_data_regression_example_prints_what_the_readme_shows(tmp_path):
+    """The house-price example: its Python makes the file, each `$` line runs in a shell (nntui from this
+    environment), and prints what the README shows: the same words, the numbers within 2% (BLAS builds differ
+    in the last digits; the durations not at all)."""
+    section = re.search(r"## Your own data\n(.*?)\n## ", README, re.DOTALL).group(1)
+    run_snippet(re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1), tmp_path)
+    console = re.search(r"```console\n(.*?)```", section, re.DOTALL).group(1)
+    commands = re.split(r"^\$ ", console, flags=re.MULTILINE)[1:]
+    assert len(commands) == 4
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for block in commands:
+        command, *shown = block.rstrip("\n").split("\n")
+        result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                                env=environment)
+        assert result.returncode == 0, (command, result.stderr)
+        printed = (result.stdout + result.stderr).rstrip("\n").split("\n") if shown else []
+        assert len(printed) == len(shown), (command, printed)
+        for mine, readme in zip(printed, shown):
+            (my_words, my_numbers), (its_words, its_numbers) = numbers_and_words(mine), numbers_and_words(readme)
+            assert my_words == its_words, (mine, readme)
+            assert my_numbers == pytest.approx(its_numbers, rel=0.02), (mine, readme)
+    assert (tmp_path / "predictions.csv").read_text().count("\n") == 2001  # a header and a row per house
