@@ -313,9 +313,14 @@ class Dataset:
         """MSE, MAE and R^2 of standardised predictions against standardised targets, in the data's units.
 
         What a regression run should report: the network works in standardised units (see the class), a person
-        in the data's. R^2 is the same in both.
+        in the data's. R^2 is the same in both, so it is worked out in standardised units, where it cannot
+        overflow (a target of 1e200 has squared errors beyond float64; its MSE is then inf, honestly).
         """
-        return regression_scores(self.targets_in_units(y), self.targets_in_units(predicted))
+        with np.errstate(over="ignore"):
+            scores = regression_scores(self.targets_in_units(y), self.targets_in_units(predicted))
+        scores["r2"] = r_squared(np.asarray(y, dtype=np.float64).reshape(len(y), -1),
+                                 np.asarray(predicted, dtype=np.float64).reshape(len(predicted), -1))
+        return scores
 
     def summary(self) -> dict:
         """What turns new raw rows into this dataset's numbers, as plain JSON values (a checkpoint keeps it,

@@ -25,7 +25,6 @@ from nntui.train.data import (  # noqa: F401  (r_squared: re-exported)
     DataError,
     Dataset,
     r_squared,
-    regression_scores,
 )
 from nntui.train.datafiles import read_new_rows
 
@@ -192,7 +191,7 @@ def predict_rows(run, data_path: str | Path) -> Predictions:
     values = data.targets_in_units(scores)
     result = Predictions(data.task, list(data.class_names), values, None, n_labelled)
     if n_labelled:
-        scored = regression_scores(rows.y, values)
+        scored = data.regression_scores(scores, data.standardize_targets(rows.y))  # (R^2 cannot overflow)
         result.r2, result.mae = scored["r2"], scored["mae"]
     return result
 

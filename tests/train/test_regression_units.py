@@ -113,3 +113,20 @@ def test_the_status_line_shows_r2_and_mae_for_regression(tmp_path):
     lines = status_text(session.snapshot(), 78).splitlines()
     assert lines[1].startswith(f"val R² {last.val_r2:.3f}  MAE {last.val_mae:.4g}  ·  ")
     assert all(len(line) <= 78 for line in lines)
+
+
+@pytest.mark.filterwarnings("error")  # no raw NumPy warning either
+def test_a_target_of_1e200_gets_its_r2_though_its_squared_errors_overflow(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    y = (2 * x[:, 0] + x[:, 1]) * 1e200
+    np.savez(tmp_path / "huge.npz", x=x, y=y)
+    assert main(["train", "--dataset", "huge.npz", "--task", "regression", "--epochs", "10", "--json",
+                 "--save", "run.npz"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["val_r2"] > 0.9
+    assert 0 < summary["val_mae"] < 0.5 * np.mean(np.abs(y))  # in the data's units
+    assert summary["val_mse"] is None  # (1e200)^2 is beyond float64: not a number JSON can hold
+    assert main(["predict", "run.npz", "huge.npz", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["r2"] > 0.9
