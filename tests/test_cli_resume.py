@@ -1,6 +1,5 @@
 """nntui --resume opens the newest recovery file; a plain nntui on a terminal offers an interrupted run once."""
 
-import argparse
 import sys
 
 import pytest

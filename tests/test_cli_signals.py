@@ -24,7 +24,7 @@ def start_training(tmp_path, *extra):
 def test_a_signal_saves_the_run_asked_for_and_exits_non_zero_saying_so(tmp_path, name):
     process = start_training(tmp_path, "--save", "run.npz", "--metrics", "run.csv")
     process.send_signal(getattr(signal, name))
-    out, err = process.communicate(timeout=30)
+    _out, err = process.communicate(timeout=30)
     assert process.returncode == 128 + getattr(signal, name)
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"nntui train: {name}: stopped at epoch ") and "saved to run.npz" in last, err

@@ -23,7 +23,6 @@ import numpy as np
 from nntui.nn.registry import registered
 
 
-
 def he_variance(fan_in: int, fan_out: int) -> float:
     return 2.0 / fan_in
 

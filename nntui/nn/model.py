@@ -53,7 +53,7 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {index} is {layer!r}, not an nntui.nn Layer")
             if not isinstance(getattr(layer, "params", None), dict) or not isinstance(getattr(layer, "grads", None), dict):
-                raise AttributeError(f"layer {index} {type(layer).__name__} has no params and grads: its __init__ "
+                raise AttributeError(f"layer {index} {type(layer).__name__} has no params and grads: its __init__ "  # noqa: TRY004
                                      "must call super().__init__() (which creates them)")
             if layer.in_features is not None and width is not None and layer.in_features != width:
                 raise ValueError(

@@ -45,11 +45,11 @@ class Standardization:
         self.low, self.high = low, high
 
     @classmethod
-    def identity(cls, n_features: int) -> "Standardization":
+    def identity(cls, n_features: int) -> Standardization:
         return cls(np.zeros(n_features), np.ones(n_features), np.zeros(n_features, dtype=bool))
 
     @classmethod
-    def fit(cls, x: np.ndarray, train_rows: np.ndarray) -> "Standardization":
+    def fit(cls, x: np.ndarray, train_rows: np.ndarray) -> Standardization:
         """Measure the statistics of `x[train_rows]` without copying those rows all at once.
 
         One pass over blocks of rows, each block's mean and squared deviations combined exactly with the

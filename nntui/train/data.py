@@ -39,12 +39,12 @@ import nntui
 from nntui.train.columns import ColumnError, Standardization, column_warnings
 from nntui.train.datafiles import (  # noqa: F401  (re-exported: the data layer's public names)
     MISSING_MARKERS,
+    READ_SHARE,
     TASKS,
     DataError,
     Table,
     check_task,
     load_csv,
-    READ_SHARE,
     load_npz,
     read_csv,
     read_npz,

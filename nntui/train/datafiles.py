@@ -22,10 +22,10 @@ from __future__ import annotations
 import csv
 import itertools
 import math
-from collections import Counter
 import struct
 import warnings
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 

@@ -17,7 +17,7 @@ class SharedPoints:
     it from growing.) The timeline keeps these at every epoch end instead of copying thousands of points.
     """
 
-    __slots__ = ("store", "n")
+    __slots__ = ("n", "store")
 
     def __init__(self, store: array, n: int) -> None:
         self.store, self.n = store, n
@@ -206,4 +206,4 @@ class History:
 def _number(value):
     """JSON has no NaN by default; histories store it as None. A NaN read back is ``math.nan`` itself, as a
     fresh record's unmeasured fields are, so that records compare equal after a round trip through a file."""
-    return math.nan if value is None or value != value else value
+    return math.nan if value is None or (isinstance(value, float) and math.isnan(value)) else value

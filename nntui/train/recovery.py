@@ -149,7 +149,6 @@ class Autosaver:
     def _failed(self, error: Exception) -> None:
         self.error = f"cannot write the recovery file {self.path}: {getattr(error, 'strerror', None) or error}"
         self._saved = None  # try again at the next chance
-        return None
 
     def on_quit(self) -> Path | None:
         """``q``: keep a run that has progress the user did not save themselves; else leave no file behind."""

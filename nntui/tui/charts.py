@@ -62,7 +62,7 @@ class Series:
 
 def ansi_color(plotext_color: str) -> str:
     """A plotext colour name ("cyan+", "orange") as Textual names the same terminal colour ("ansi_bright_cyan")."""
-    from plotext._dict import color_codes  # noqa: PLC0415 - plotext's own table, read where it is needed
+    from plotext._dict import color_codes
 
     code = color_codes.get(plotext_color, 7)
     return f"ansi_{'bright_' if code >= 8 else ''}{ANSI_NAMES[code % 8]}"

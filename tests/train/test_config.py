@@ -662,7 +662,7 @@ def test_help_texts_name_every_registered_choice():
 
 
 def test_the_old_imports_from_nntui_train_config_still_work():
-    import nntui.train.config as config
+    from nntui.train import config
 
     for name in ("ACTIVATIONS", "BUILTIN_DATASETS", "DATA_FILE_SUFFIXES", "INITS", "LOSSES", "OPTIMIZERS",
                  "MAX_HIDDEN_LAYERS", "MAX_LAYER_WIDTH", "ConfigError", "RunConfig", "apply_overrides",

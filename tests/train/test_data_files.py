@@ -133,7 +133,7 @@ def test_space_separated_file_is_refused_naming_the_separator(tmp_path):
 def test_byte_order_mark_and_crlf_line_ends(tmp_path):
     path = tmp_path / "excel.csv"
     path.write_bytes("\ufeffa,b,label\r\n1,2,x\r\n3,4,y\r\n\r\n".encode())
-    x, y, feature_names, class_names = load_csv(path)
+    x, _y, feature_names, class_names = load_csv(path)
     assert feature_names == ["a", "b"] and class_names == ["x", "y"]
     np.testing.assert_array_equal(x, [[1, 2], [3, 4]])
 
@@ -150,13 +150,13 @@ def test_quoted_fields_numbers_and_labels_with_separators_inside(tmp_path):
 @pytest.mark.parametrize("tail", ["\n\n\n", "\r\n\r\n", ",,\n,,\n", "   \n", " \t \n"])
 def test_blank_trailing_lines_are_skipped(tmp_path, tail):
     path = write(tmp_path, "a,b,label\n1,2,x\n3,4,y\n" + tail)
-    x, y, _, class_names = load_csv(path)
+    x, _y, _, class_names = load_csv(path)
     assert len(x) == 2 and class_names == ["x", "y"]
 
 
 def test_spaces_around_cells_do_not_make_new_classes(tmp_path):
     path = write(tmp_path, "a, b, label\n1, 2, cat\n3, 4, dog\n5, 6,cat\n")
-    x, y, feature_names, class_names = load_csv(path)
+    _x, y, feature_names, class_names = load_csv(path)
     assert feature_names == ["a", "b"] and class_names == ["cat", "dog"]
     np.testing.assert_array_equal(y, [0, 1, 0])
 
@@ -259,7 +259,7 @@ def test_labels_longer_than_the_first_rows_suggest_are_not_cut_short(tmp_path):
 
 def test_a_word_label_after_many_numeric_ones_makes_every_label_a_word(tmp_path):
     text = "a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(150)) + "150,other\n"
-    _, y, _, class_names = load_csv(write(tmp_path, text))
+    _, _y, _, class_names = load_csv(write(tmp_path, text))
     assert class_names == ["0", "1", "2", "other"]
 
 
@@ -445,7 +445,7 @@ def test_a_header_wider_than_the_first_block_read_is_read_whole(tmp_path):
     x = rng.integers(0, 9, size=(6, n))
     text = ",".join(names + ["label"]) + "\n" + "".join(
         ",".join(map(str, row)) + f",{'ab'[i % 2]}\n" for i, row in enumerate(x))
-    features, y, feature_names, class_names = load_csv(write(tmp_path, text))
+    features, _y, feature_names, class_names = load_csv(write(tmp_path, text))
     assert feature_names == names and class_names == ["a", "b"]
     np.testing.assert_array_equal(features, x)
 
@@ -547,7 +547,7 @@ def test_blank_rows_at_the_end_do_not_send_a_file_down_the_slow_path(tmp_path, m
 
     monkeypatch.setattr(datafiles, "read_csv_careful", refuse)
     body = "\n\na,b,label\n" + "".join(f"{i},{i * 2},{'xy'[i % 2]}\n" for i in range(50)) + "\n50,100,x\n"
-    x, y, _, class_names = load_csv(write(tmp_path, (body + tail).replace("\n", ending)))
+    x, _y, _, class_names = load_csv(write(tmp_path, (body + tail).replace("\n", ending)))
     assert len(x) == 51 and class_names == ["x", "y"]
     np.testing.assert_array_equal(x[:, 0], np.arange(51))
 

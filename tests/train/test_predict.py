@@ -69,7 +69,7 @@ def test_predicting_the_training_file_gives_a_row_per_input_with_names_and_proba
 
 
 def test_columns_are_matched_by_name_and_the_label_is_optional(species, tmp_path, capsys):
-    path, run, x, _ = species
+    _path, run, x, _ = species
     new = write_csv(tmp_path / "new.csv", ["width", "length"], [[f"{b:.5f}", f"{a:.5f}"] for a, b in x[:7]])
     capsys.readouterr()
     assert main(["predict", str(run), str(new), "--out", str(tmp_path / "out.csv")]) == 0
@@ -94,7 +94,7 @@ def test_a_missing_or_extra_feature_column_is_refused_by_name(species, tmp_path,
 
 
 def test_json_holds_the_counts_the_accuracy_and_the_predictions(species, capsys):
-    path, run, x, labels = species
+    path, run, _x, labels = species
     capsys.readouterr()
     assert main(["predict", str(run), str(path), "--json"]) == 0
     out, err = capsys.readouterr()
@@ -253,7 +253,7 @@ def test_the_output_csv_quotes_class_names_that_need_it_and_reads_back_the_same_
 
 
 def test_a_label_the_run_never_saw_counts_as_a_mistake(species, tmp_path):
-    path, run, x, labels = species
+    _path, run, x, labels = species
     rows = [[f"{a:.5f}", f"{b:.5f}", "unheard-of" if i < 40 else label]
             for i, ((a, b), label) in enumerate(zip(x, labels))]
     new = write_csv(tmp_path / "new.csv", ["length", "width", "species"], rows)

@@ -51,7 +51,7 @@ def test_the_folder_follows_xdg_state_home_and_falls_back_to_local_state(tmp_pat
 
 
 def test_nothing_is_written_for_a_run_that_has_not_moved(saver):
-    session, autosaver, clock = saver
+    _session, autosaver, clock = saver
     clock.now += 100
     assert autosaver.maybe_save() is None and not autosaver.path.exists()
 
@@ -77,7 +77,7 @@ def test_an_epoch_end_is_saved_but_never_sooner_than_at_most_seconds_after_the_l
 
 
 def test_a_recovery_file_is_an_ordinary_checkpoint_that_goes_on_exactly(saver):
-    session, autosaver, clock = saver
+    session, autosaver, _clock = saver
     steps(session, 17)
     assert autosaver.save("SIGTERM", force=True, wait=True) == autosaver.path
     assert read_meta(autosaver.path)["note"]["recovery"] == "SIGTERM"
@@ -90,7 +90,7 @@ def test_a_recovery_file_is_an_ordinary_checkpoint_that_goes_on_exactly(saver):
 
 
 def test_quitting_keeps_only_progress_the_user_did_not_save(saver, tmp_path):
-    session, autosaver, clock = saver
+    session, autosaver, _clock = saver
     assert autosaver.on_quit() is None and not autosaver.path.exists()  # never trained: nothing kept
     steps(session, 4)
     assert autosaver.on_quit() == autosaver.path
@@ -133,7 +133,7 @@ def test_old_recovery_files_are_pruned_to_a_few(tmp_path):
 
 
 def test_a_save_that_cannot_be_written_says_why_and_training_goes_on(saver, tmp_path):
-    session, autosaver, clock = saver
+    session, autosaver, _clock = saver
     steps(session, 3)
     autosaver.folder = tmp_path / "a-file"
     autosaver.folder.write_text("not a folder")
@@ -144,7 +144,7 @@ def test_a_save_that_cannot_be_written_says_why_and_training_goes_on(saver, tmp_
 
 
 def test_a_recovery_file_carries_the_kept_epochs_that_fit_its_budget_evenly_spread(saver, monkeypatch):
-    session, autosaver, clock = saver
+    session, autosaver, _clock = saver
     steps(session, 30 * STEPS_PER_EPOCH)
     one_state = session.timeline.memory_bytes // len(session.kept_epochs)
     monkeypatch.setattr(recovery, "TIMELINE_BUDGET", 8 * one_state)

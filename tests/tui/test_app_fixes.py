@@ -10,10 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
 from textual.filter import Monochrome
-from textual.widgets import Input, TabbedContent
 
-from tests.tui.test_app import hidden_widths, make_app, open_editor, running, step_n, until
-from tests.tui.test_key_order import burst
 from nntui.nn.layers import Linear
 from nntui.train.config import apply_overrides, default_config
 from nntui.train.session import TrainingSession
@@ -23,6 +20,8 @@ from nntui.tui.views import digits as digits_view
 from nntui.tui.views.math import MathView, top_probabilities
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import format_table
+from tests.tui.test_app import hidden_widths, make_app, open_editor, running, step_n, until
+from tests.tui.test_key_order import burst
 
 
 async def test_a_typed_twice_quickly_asks_once_and_keeps_both_layers():

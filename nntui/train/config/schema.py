@@ -52,7 +52,6 @@ from nntui.train.config.rules import (
     whole,
 )
 
-
 # The schema. Each dataclass field carries its rule and a one-line help text in its metadata; dumps() writes the
 # help text as a comment and the app can show it beside the input.
 # ---------------------------------------------------------------------------------------------------------
