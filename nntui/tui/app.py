@@ -25,10 +25,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from nntui.train import pace as pacing
 from nntui.train.checkpoint import CheckpointError
 from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_config
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
-from nntui.train import pace as pacing
 from nntui.train.insight import progress
 from nntui.train.insight.numbering import layer_numbers
 from nntui.train.progress import loading_progress
@@ -36,6 +36,7 @@ from nntui.train.recovery import Autosaver
 from nntui.train.session import Snapshot, State, TrainingSession
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
 from nntui.tui.lifeline import Lifeline
+from nntui.tui.runs_screen import RunsScreen, ghost_series, rewind_marks
 from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, SaveScreen
 from nntui.tui.views.base import InsightView
 from nntui.tui.views.boundary import BoundaryView
@@ -46,7 +47,6 @@ from nntui.tui.views.weights import WeightsView
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import GradientTable
 from nntui.tui.widgets.hyperparams import HyperParamsForm, spoken_name
-from nntui.tui.runs_screen import RunsScreen, ghost_series, rewind_marks
 from nntui.tui.widgets.learning_picture import LearningPicture
 from nntui.tui.widgets.status import StatusLine
 
@@ -756,19 +756,37 @@ class NNTuiApp(App):
             self._proposal = (config, dataset, earlier_what if earlier_what == what else "the settings")
             return
         self._proposal = (config, dataset, what)
+        branch = dataset is None and self._optimizer_only(config)  # the weights can stay: a branch from here
 
         def answer(yes: bool | None) -> None:
             proposed, proposed_dataset, said = self._proposal
             self._proposal = None
-            if yes:
+            if yes and branch and self._optimizer_only(proposed):
+                self.session.switch_optimizer(proposed)
+                self._show_pending()
+                self._charts_dirty = True
+                self.notify(f"Switched {said} at step {self.session.step_count}, same weights (a branch: b lists "
+                            "it).")
+            elif yes:
                 self._reset(proposed, proposed_dataset)
             else:
                 self.notify(f"The change to {said} will apply at the next reset (r).")
                 self._show_pending()
 
-        self.push_screen(ConfirmScreen(f"Changing {what} needs new weights. Reset the run now? "
-                                       "(n keeps training the current model; the change waits for the next "
-                                       "reset)"), answer)
+        if branch:
+            question = (f"Switch {what} from here, keeping the weights (a branch)? (n: the change waits for the "
+                        "next reset, r)")
+        else:
+            question = (f"Changing {what} needs new weights. Reset the run now? (n keeps training the current "
+                        "model; the change waits for the next reset)")
+        self.push_screen(ConfirmScreen(question), answer)
+
+    def _optimizer_only(self, config: RunConfig) -> bool:
+        """Whether ``config`` differs from the running one only in the optimizer's settings."""
+        mine = self.session.config.to_dict()
+        theirs = config.to_dict()
+        return theirs["optimizer"] != mine["optimizer"] and all(
+            theirs[section] == mine[section] for section in theirs if section != "optimizer")
 
     def _load_data(self, config: RunConfig, overrides: dict, what: str) -> None:
         name = Path(config.data.dataset).name

@@ -66,8 +66,28 @@ async def test_the_confirm_question_names_a_setting_in_words():
         await pilot.press("enter", "down", "enter")  # open the list, pick the next optimizer
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         question = app.screen.question
-        assert question.startswith("Changing the optimizer needs new weights")
+        assert question.startswith("Switch the optimizer from here")  # an optimizer change can keep the weights
         assert "optimizer.name" not in question
+
+
+async def test_an_optimizer_changed_mid_run_is_a_branch_that_keeps_the_weights():
+    app = make_app()
+    async with running(app) as pilot:
+        await step_n(pilot, 3)
+        await until(pilot, lambda: app.session.step_count == 3)
+        weights = app.session.model.state_dict()
+        before = type(app.session.optimizer).__name__
+        await pilot.press("2")
+        app.query_one("#optimizer-name").focus()
+        await pilot.pause()
+        await pilot.press("enter", "down", "enter")  # another optimizer
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: type(app.session.optimizer).__name__ != before)
+        assert app.session.step_count == 3  # not a reset: the run goes on from here
+        assert all(np.array_equal(v, weights[k]) for k, v in app.session.model.state_dict().items())
+        assert app.session.timeline.log[-1].kind == "branch"
+        assert app.session.config.optimizer.name == app.config.optimizer.name != "adam"
 
 
 async def test_the_model_tab_opens_with_the_editor_taking_keys():
