@@ -5,22 +5,22 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 
-class SharedPoints:
+class SharedPoints(NamedTuple):
     """The first ``n`` points of a series' store, shared rather than copied.
 
     Safe to keep because a ``DecimatingSeries`` only ever appends to its store: halving builds a new one, so the
     first ``n`` values of this one never change. (Nothing here holds a buffer view of the store, which would stop
-    it from growing.) The timeline keeps these at every epoch end instead of copying thousands of points.
+    it from growing.) The timeline keeps these at every epoch end instead of copying thousands of points; being a
+    tuple of a store and a number, it is nothing the garbage collector has to visit.
     """
 
-    __slots__ = ("n", "store")
-
-    def __init__(self, store: array, n: int) -> None:
-        self.store, self.n = store, n
+    store: array
+    n: int
 
     def numpy(self) -> np.ndarray:
         return np.array(self.store[:self.n], dtype=np.float64)  # (slicing an array copies: no buffer export)
@@ -100,7 +100,7 @@ class DecimatingSeries:
         else:
             xs, ys = self.xs.tolist(), self.ys.tolist()
         return {"capacity": self.capacity, "stride": self.stride, "xs": xs, "ys": ys,
-                "pending": [self._sum_x, self._sum_y, self._count]}
+                "pending": (self._sum_x, self._sum_y, self._count)}
 
     @classmethod
     def from_state(cls, state: dict) -> DecimatingSeries:
