@@ -5,8 +5,8 @@ holding one sample) through a single hidden layer of 16 units.
 """
 
 import asyncio
-import gc
 import contextlib
+import gc
 import math
 import time
 
