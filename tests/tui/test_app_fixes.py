@@ -6,6 +6,7 @@ Every test here failed before its fix.
 from __future__ import annotations
 
 import numpy as np
+from pilot_helpers import hidden_widths, make_app, open_editor, running, step_n, until
 from rich.segment import Segment
 from rich.style import Style
 from textual.color import Color
@@ -20,7 +21,6 @@ from nntui.tui.views import digits as digits_view
 from nntui.tui.views.math import MathView, top_probabilities
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import format_table
-from tests.tui.test_app import hidden_widths, make_app, open_editor, running, step_n, until
 from tests.tui.test_key_order import burst
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from pilot_helpers import make_app, running, status, until
 from textual.widgets import Input
 
 from nntui.train import pace
@@ -15,7 +16,6 @@ from nntui.train.data import BUILTIN_DATASETS
 from nntui.train.session import State, TrainingSession
 from nntui.tui.app import NNTuiApp
 from nntui.tui.charts import MetricChart
-from tests.tui.test_app import make_app, quick_keys, running, status, until  # noqa: F401 - a fixture
 
 
 def default_run_steps(name: str) -> int:
@@ -82,7 +82,7 @@ async def test_pace_keys_are_in_the_footer_and_type_in_a_field():
         assert app.session.max_steps_per_second == before  # typed into the field, not a pace change
 
 
-async def test_at_the_watching_pace_the_first_points_show_within_half_a_second_and_the_pace_holds(quick_keys):  # noqa: F811 - the fixture, imported above
+async def test_at_the_watching_pace_the_first_points_show_within_half_a_second_and_the_pace_holds(quick_keys):
     app = NNTuiApp(default_config("spiral"), blink=False)
     async with running(app) as pilot:
         rate = app.session.max_steps_per_second

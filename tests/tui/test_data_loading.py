@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from pilot_helpers import data_load_done
 from textual import events
 from textual.widgets import Input
 
@@ -86,14 +87,6 @@ async def test_keys_are_answered_within_50_ms_while_a_big_file_loads(big_csv, mo
         assert app.session.config.data.dataset == "big.csv"
         assert len(app.session.x_train) + len(app.session.x_val) == BIG_ROWS
         app.exit()
-
-
-async def data_load_done(app: NNTuiApp, pilot) -> None:
-    """Wait for the app's data-loading worker, if one is still running, and for what it posted."""
-    loading = [w for w in app.workers if w.group == "data-load"]
-    if loading:  # (an empty list would mean every worker, the endless training loop too)
-        await app.workers.wait_for_complete(loading)
-    await pilot.pause()
 
 
 def flawed_csv(path):

@@ -6,12 +6,12 @@ app in one burst, as a terminal delivers them when they come in the same read.
 
 from __future__ import annotations
 
+from pilot_helpers import make_app, open_editor, running, until
 from textual import events
 from textual.widgets import Input
 
 from nntui.train.session import State
 from nntui.tui.widgets.architecture import WidthInput
-from tests.tui.test_app import make_app, open_editor, quick_keys, running, until  # noqa: F401 - a fixture
 
 
 def burst(app, keys: list[str]) -> None:
@@ -39,7 +39,7 @@ async def test_backspace_then_a_digit_in_the_lr_field_edits_in_the_order_typed()
         assert field.value == "0.05"  # before the fix: "0.01" (the 5 was inserted first, then deleted)
 
 
-async def test_keys_stay_in_order_while_training(quick_keys):  # noqa: F811 - the fixture, imported above
+async def test_keys_stay_in_order_while_training(quick_keys):
     app = make_app()
     async with running(app) as pilot:
         field = await lr_field(app, pilot, "0.01")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from pilot_helpers import make_app, running, step_n, until
 from textual.widgets import Input, Select
 
 from nntui.nn.layers import Dropout
 from nntui.train.session import TrainingSession
 from nntui.tui.screens import ConfirmScreen
 from nntui.tui.widgets.hyperparams import HyperParamsForm
-from tests.tui.test_app import make_app, running, step_n, until
 
 
 async def type_into(app, pilot, field_id: str, text: str) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from pilot_helpers import make_app, running
+
 from nntui.train.config import apply_overrides, default_config
 from nntui.tui.app import NNTuiApp
 from nntui.tui.charts import MetricChart
 from nntui.tui.widgets.learning_picture import LearningPicture
 from nntui.tui.widgets.status import StatusLine
-from tests.tui.test_app import make_app, running
 
 
 async def train_steps(app, pilot, steps: int) -> None:
