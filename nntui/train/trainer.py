@@ -218,11 +218,7 @@ class Trainer:
     def _accuracy(self, output: np.ndarray, y: np.ndarray) -> float:
         if self.dataset.task != "classification":
             return math.nan
-        if self.loss_name == "bce":
-            predicted = (output[:, 0] > 0).astype(np.int64)
-        else:
-            predicted = output.argmax(axis=1)
-        return float(np.count_nonzero(predicted == y)) / len(y)
+        return float(np.count_nonzero(self.loss.predict(output) == y)) / len(y)  # the loss says which class
 
     def _end_epoch(self) -> None:
         self.epoch += 1
@@ -267,7 +263,7 @@ class Trainer:
         scores = self.predict_scores(x)
         if self.dataset.task != "classification":
             return self.dataset.targets_in_units(scores)
-        return (scores[:, 0] > 0).astype(np.int64) if self.loss_name == "bce" else scores.argmax(axis=1)
+        return self.loss.predict(scores)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """(loss, accuracy) over a whole set, in evaluation mode (dropout off)."""
@@ -303,9 +299,7 @@ class Trainer:
         history; the new optimizer starts with empty buffers. ``config`` may differ from the run's only in its
         optimizer section (anything else needs new weights: a reset)."""
         config = config.validate()
-        others = {section: values for section, values in config.to_dict().items() if section != "optimizer"}
-        mine = {section: values for section, values in self.config.to_dict().items() if section != "optimizer"}
-        if others != mine:
+        if not only_optimizer_differs(self.config, config) and config != self.config:
             raise ValueError("only the optimizer's settings can change on a running model; the rest needs a reset")
         before = self.config.to_dict()["optimizer"]
         changed = [f"optimizer.{key} {shown(before[key])} -> {shown(value)}"
@@ -550,6 +544,12 @@ def build_optimizer(config: RunConfig):
     """The optimizer a config names, given the config's optimizer fields it has a parameter for."""
     options = dataclasses.asdict(config.optimizer)
     return nn.optimizer(options.pop("name"), options)
+
+
+def only_optimizer_differs(mine: RunConfig, theirs: RunConfig) -> bool:
+    """Whether two configurations differ in their optimizer's settings and nowhere else (a switch, not a reset)."""
+    a, b = mine.to_dict(), theirs.to_dict()
+    return a["optimizer"] != b["optimizer"] and all(a[section] == b[section] for section in a if section != "optimizer")
 
 
 def shown(value) -> str:

@@ -34,6 +34,7 @@ from nntui.train.insight.numbering import layer_numbers
 from nntui.train.progress import loading_progress
 from nntui.train.recovery import Autosaver
 from nntui.train.session import Snapshot, State, TrainingSession
+from nntui.train.trainer import only_optimizer_differs
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
 from nntui.tui.lifeline import Lifeline
 from nntui.tui.runs_screen import RunsScreen, ghost_series, rewind_marks
@@ -783,10 +784,7 @@ class NNTuiApp(App):
 
     def _optimizer_only(self, config: RunConfig) -> bool:
         """Whether ``config`` differs from the running one only in the optimizer's settings."""
-        mine = self.session.config.to_dict()
-        theirs = config.to_dict()
-        return theirs["optimizer"] != mine["optimizer"] and all(
-            theirs[section] == mine[section] for section in theirs if section != "optimizer")
+        return only_optimizer_differs(self.session.config, config)
 
     def _load_data(self, config: RunConfig, overrides: dict, what: str) -> None:
         name = Path(config.data.dataset).name

@@ -108,7 +108,7 @@ def _forward(model, x: np.ndarray, steps: list[TraceStep]) -> np.ndarray:
             role = "off when evaluating" if isinstance(layer, Dropout) else "activation"
             title = f"Layer {index} · {name}: {role}"
             arrays = {"x": x, **{key: value for key, value in layer.params.items()}, "y": y}
-        steps.append(TraceStep("forward", index, title, forward_formula(layer),
+        steps.append(TraceStep("forward", index, title, layer.forward_formula(),
                                {key: _frozen(value) for key, value in arrays.items()}))
         x = y
     return x
@@ -188,11 +188,6 @@ def layer_name(layer: Layer) -> str:
     if isinstance(layer, Linear):
         return f"Linear {layer.in_features}→{layer.out_features}"
     return repr(layer).removesuffix("()")
-
-
-def forward_formula(layer: Layer) -> str:
-    """What the layer computes on the way forward, in its own words (``Layer.forward_formula``)."""
-    return layer.forward_formula()
 
 
 def _formula_lines(comment: str) -> str:
