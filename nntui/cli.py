@@ -451,8 +451,11 @@ class _EpochReporter:
         if math.isnan(record.val_r2) and math.isnan(record.val_mae):
             info = (f"loss {record.train_loss:.4f} acc {_percent(record.train_accuracy)}  "
                     f"val loss {record.val_loss:.4f} acc {_percent(record.val_accuracy)}")
-        else:  # regression: the loss of standardised targets, then the validation in the data's units
-            info = f"loss {record.train_loss:.4f}  val R^2 {record.val_r2:.4f} MAE {record.val_mae:.4g}"
+        else:  # regression: the training MSE (in the data's units for one target), the validation's R^2 and MAE
+            units = self.session.loss_units
+            in_units = f" ({units.units})" if units.units else ""
+            info = (f"train {units.name} {units.shown(record.train_loss):.4g}{in_units}  "
+                    f"val R^2 {record.val_r2:.4f} MAE {record.val_mae:.4g}")
         if self.progress is not None:
             self.progress.update(self.task, completed=record.epoch, info=info)
         else:

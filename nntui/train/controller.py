@@ -29,7 +29,7 @@ import numpy as np
 
 from nntui.train.config import RunConfig
 from nntui.train.data import Dataset
-from nntui.train.metrics import EpochRecord, History
+from nntui.train.metrics import LOSS_AS_MINIMISED, EpochRecord, History, LossUnits
 from nntui.train.pace import steps_per_wake
 from nntui.train.trainer import LayerStats, StepResult, Trainer, shown
 
@@ -62,6 +62,7 @@ class Snapshot:
     samples_per_second: float
     layers: tuple[LayerStats, ...]  # measured at ``step``
     history: History  # a copy: the trainer keeps writing its own
+    loss_units: LossUnits = LOSS_AS_MINIMISED  # how batch_loss and the history's losses are shown (data units or not)
 
     @property
     def last_epoch(self) -> EpochRecord | None:
@@ -132,6 +133,7 @@ class TrainingSession:
     last_accuracy = _from_trainer("last_accuracy", "The last step's batch accuracy (NaN for regression).")
     last_updates = _from_trainer("last_updates", "Per Linear layer: the update of W at this step, if measured.")
     lr = _from_trainer("lr", "The learning rate in use.")
+    loss_units = _from_trainer("loss_units", "How the losses are shown to a person (LossUnits).")
 
     load_data = staticmethod(Trainer.load_data)
 
@@ -192,6 +194,7 @@ class TrainingSession:
             batches_per_epoch=t.batches_per_epoch, batch_loss=t.last_loss,
             batch_accuracy=t.last_accuracy, lr=t.lr, samples_per_second=self._samples_per_second,
             layers=t.layer_stats() if layers is None else layers, history=t.history.copy(),
+            loss_units=t.loss_units,
         )
 
     def publish(self, force: bool = False) -> Snapshot | None:

@@ -117,10 +117,11 @@ class DecimatingSeries:
 class EpochRecord:
     """The numbers of one finished epoch (accuracy is NaN for regression).
 
-    Losses are those the network minimises (for regression: the MSE of standardised targets). For regression
-    the validation set is also scored in the data's own units: ``val_mse`` and ``val_mae`` in the target's
-    units (squared for the MSE) and ``val_r2``, the coefficient of determination (1 is perfect, 0 is no better
-    than predicting the mean); NaN for classification, and in records saved before these fields existed.
+    Losses are kept as the network minimises them (for regression: the MSE of standardised targets; ``LossUnits``
+    turns them into the data's units for a person). For regression the validation set is also scored in the
+    data's own units: ``val_mse`` and ``val_mae`` in the target's units (squared for the MSE) and ``val_r2``, the
+    coefficient of determination (1 is perfect, 0 is no better than predicting the mean); NaN for
+    classification, and in records saved before these fields existed.
     """
 
     epoch: int
@@ -133,6 +134,54 @@ class EpochRecord:
     val_mse: float = math.nan
     val_mae: float = math.nan
     val_r2: float = math.nan
+
+
+@dataclass(frozen=True)
+class LossUnits:
+    """How the loss a network minimises is shown to a person: ``shown(loss) = scale * loss``, called ``label``.
+
+    A regression network learns standardised targets (``nntui.train.data.Dataset``), so its MSE is in units of
+    the target's variance. With one target column an error of e in those units is e * target_std in the data's,
+    so the MSE in the data's own units (squared) is exactly target_std^2 times the MSE the network minimises:
+    one factor, right for a batch, an epoch's mean and the validation set alike.
+
+    With several target columns no single factor exists: the data's MSE, mean over columns j of
+    target_std_j^2 * MSE_j, needs each column's error, and a mean of squared prices and squared rooms has no
+    unit anyway. Such a loss (and one whose factor is beyond float64, a target of 1e200) is shown as it is,
+    called standardised. Classification losses (cross-entropy) have no units: shown as they are, called "loss".
+    """
+
+    scale: float = 1.0
+    name: str = "loss"  # what the loss is called on the status line: "loss", or "MSE"
+    units: str = ""  # "" (classification), "data units" or "standardised"
+
+    @classmethod
+    def of(cls, dataset, loss_name: str) -> LossUnits:
+        """The units a run on ``dataset`` with the loss ``loss_name`` ("mse", "softmax_ce", ...) is shown in."""
+        if dataset.task != "regression" or loss_name != "mse":
+            return cls()
+        std = np.asarray(dataset.target_std, dtype=np.float64).ravel()
+        with np.errstate(over="ignore", under="ignore"):
+            scale = float(std[0] ** 2) if std.size == 1 else math.nan
+        if not (math.isfinite(scale) and scale > 0):
+            return cls(1.0, "MSE", "standardised")
+        return cls(scale, "MSE", "data units")
+
+    def shown(self, loss):
+        """``loss`` (a number or an array of them) as shown: scale * loss (inf if beyond float64)."""
+        if self.scale == 1.0:
+            return loss
+        with np.errstate(over="ignore"):
+            return np.multiply(loss, self.scale) if isinstance(loss, np.ndarray) else loss * self.scale
+
+    @property
+    def label(self) -> str:
+        """What a chart calls it: "loss", or "loss (MSE, data units)" / "loss (MSE, standardised)"."""
+        return f"loss ({self.name}, {self.units})" if self.units else "loss"
+
+
+#: A loss shown as the network minimises it (classification; the default where no run says otherwise).
+LOSS_AS_MINIMISED = LossUnits()
 
 
 @dataclass

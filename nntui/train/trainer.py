@@ -29,7 +29,7 @@ from nntui import nn
 from nntui.nn import Dropout, Linear, Sequential, activation
 from nntui.train.config import ConfigError, RunConfig, apply_overrides
 from nntui.train.data import Dataset, class_count_datasets, load_dataset
-from nntui.train.metrics import EpochRecord, History
+from nntui.train.metrics import EpochRecord, History, LossUnits
 from nntui.train.timeline import Timeline
 
 #: Largest number of samples pushed through the model at once when evaluating (bounds memory on big files).
@@ -167,6 +167,11 @@ class Trainer:
     @property
     def lr(self) -> float:
         return self.optimizer.lr
+
+    @property
+    def loss_units(self) -> LossUnits:
+        """How this run's losses are shown to a person: for one regression target, in the data's units."""
+        return LossUnits.of(self.dataset, self.loss_name)
 
     # -- one step ----------------------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from nntui.train.config import ConfigError, RunConfig, apply_overrides, default_
 from nntui.train.data import BUILTIN_DATASETS, DataError, Dataset
 from nntui.train.insight import progress
 from nntui.train.insight.numbering import layer_numbers
+from nntui.train.metrics import LossUnits
 from nntui.train.progress import loading_progress
 from nntui.train.recovery import Autosaver
 from nntui.train.session import Snapshot, State, TrainingSession
@@ -349,15 +350,17 @@ class NNTuiApp(App):
         steps, losses = history.step_loss.arrays()
         classification = self.session.dataset.task == "classification"
         timeline = self.session.timeline
-        ghosts = ghost_series(timeline, self.hidden_runs, "loss")  # earlier runs, faint, behind this one
+        units = self._snapshot.loss_units  # regression: the MSE in the data's units when it has one target
+        ghosts = ghost_series(timeline, self.hidden_runs, "loss", units)  # earlier runs, faint, behind this one
         last_step = max([*steps[-1:], *epoch_steps[-1:], *(g.xs[-1] for g in ghosts if len(g.xs)), 0])
         xlim = (0, last_step) if last_step > 0 else None
         loss_chart = self.query_one("#loss-chart", MetricChart)
         loss_chart.set_series(
-            [*ghosts, Series("train", steps, losses),
-             Series("val", epoch_steps, [r.val_loss for r in epochs], kind="scatter")],
+            [*ghosts, Series("train", steps, units.shown(losses)),
+             Series("val", epoch_steps, [units.shown(r.val_loss) for r in epochs], kind="scatter")],
             markers=markers, xlim=xlim, xticks=False, legend=False)
-        self.query_one("#loss-box").border_title = f"loss by step  {loss_chart.legend_markup()}  │ lr change, rewind"
+        self.query_one("#loss-box").border_title = \
+            f"{loss_title(units)}  {loss_chart.legend_markup()}  │ lr change, rewind"
         if not classification:
             self._draw_r2_chart(epochs, epoch_steps, markers, xlim)
             return
@@ -379,7 +382,7 @@ class NNTuiApp(App):
 
     def _draw_r2_chart(self, epochs, epoch_steps, markers: list[int], xlim) -> None:
         """Regression: validation R^2 at each epoch end where classification shows accuracy (1 is a perfect fit,
-        0 no better than predicting the mean; the loss above is that of standardised targets)."""
+        0 no better than predicting the mean; the loss above is the MSE, in the data's units for one target)."""
         r2_chart = self.query_one("#accuracy-chart", MetricChart)
         if not epochs:
             r2_chart.set_series([])
@@ -412,6 +415,7 @@ class NNTuiApp(App):
         self._notified_divergence = False
         self._numbers_dirty = self._charts_dirty = True
         self._charts_empty = True
+        self.query_one("#loss-box").border_title = loss_title(s.loss_units)
         accuracy = self.query_one("#accuracy-chart", MetricChart)
         accuracy.empty_message = EMPTY_MESSAGE if data.task == "classification" else \
             "regression: validation R² appears here at the end of each epoch"
@@ -900,6 +904,11 @@ class NNTuiApp(App):
                             self.action_find_lr)
         yield SystemCommand("Save the run", "ctrl+s: a checkpoint to reopen with nntui --load", self.action_save)
         yield SystemCommand("Help: every key", "?", self.action_help)
+
+
+def loss_title(units: LossUnits) -> str:
+    """The loss chart's title: "loss by step", or for regression "loss (MSE, data units) by step"."""
+    return f"{units.label} by step"
 
 
 def _compact_summary(session: TrainingSession) -> str:

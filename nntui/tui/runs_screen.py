@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from nntui.train.metrics import LOSS_AS_MINIMISED, EpochRecord, LossUnits
 from nntui.train.timeline import AbandonedRun, Intervention, Timeline
 from nntui.tui.charts import Series
 
@@ -44,20 +45,35 @@ def describe_run(timeline: Timeline, index: int) -> str:
     """'run 2  900 steps  val 0.312 / 87.5%  then edit: optimizer.name' (what differed next)."""
     run = timeline.abandoned[index]
     last = run.history.epochs[-1] if run.history.epochs else None
-    numbers = "no epoch finished" if last is None else (
-        f"val {last.val_loss:.3g}" + ("" if math.isnan(last.val_accuracy) else f" / {last.val_accuracy:.1%}"))
+    numbers = "no epoch finished" if last is None else _validation(last)
     entry = ending(timeline, run)
     then = "" if entry is None else f"  then {entry.kind}" + (f": {entry.detail}" if entry.detail else "")
     return f"{run_name(index)}  {run.left_at_step} steps  {numbers}{then}"
 
 
-def ghost_series(timeline: Timeline, hidden: set[int], metric: str) -> list[Series]:
-    """Faint curves of the newest shown earlier runs (``metric``: "loss" or "accuracy"), oldest first."""
+def _validation(last: EpochRecord) -> str:
+    """A run's last validation: its loss and accuracy; for regression R² (its loss, of standardised targets,
+    would need the units of the data it ran on, and R² compares runs on any data)."""
+    if not math.isnan(last.val_r2):
+        return f"val R² {last.val_r2:.3f}"
+    return f"val {last.val_loss:.3g}" + ("" if math.isnan(last.val_accuracy) else f" / {last.val_accuracy:.1%}")
+
+
+def ghost_series(timeline: Timeline, hidden: set[int], metric: str,
+                 loss_units: LossUnits = LOSS_AS_MINIMISED) -> list[Series]:
+    """Faint curves of the newest shown earlier runs (``metric``: "loss" or "accuracy"), oldest first.
+
+    Losses are shown in ``loss_units``, the current run's: earlier runs trained on the same data, unless it was
+    changed since (then their curves compare with nothing in any units)."""
     shown = [i for i in range(len(timeline.abandoned)) if i not in hidden][-MAX_GHOSTS:]
     series = []
     for index in shown:
         history = timeline.abandoned[index].history
-        steps, values = (history.step_loss if metric == "loss" else history.step_accuracy).arrays()
+        if metric == "loss":
+            steps, values = history.step_loss.arrays()
+            values = loss_units.shown(values)
+        else:
+            steps, values = history.step_accuracy.arrays()
         series.append(Series(run_name(index), steps, values, color=GHOST_COLOR))
     return series
 

@@ -7,13 +7,15 @@ by its features, so the targets compared against are the file's own values, not 
 
 import json
 import math
+import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from nntui.cli import main
 from nntui.train.config import apply_overrides, default_config
-from nntui.train.metrics import EpochRecord, History
+from nntui.train.metrics import EpochRecord, History, LossUnits
 from nntui.train.session import TrainingSession
 
 PRICE_MEAN, PRICE_SCALE = 250_000.0, 60_000.0
@@ -130,3 +132,121 @@ def test_a_target_of_1e200_gets_its_r2_though_its_squared_errors_overflow(tmp_pa
     assert summary["val_mse"] is None  # (1e200)^2 is beyond float64: not a number JSON can hold
     assert main(["predict", "run.npz", "huge.npz", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["r2"] > 0.9
+
+
+# -- the loss a person sees: the MSE in the data's units (LossUnits) -------------------------------------------
+
+BIG_SCALE = 1e4
+
+
+def big_scale_line(path, n=400, seed=1):
+    """Targets 1e4 times a linear function (plus noise): variance ~1.4e9, so a loss in standardised units and one
+    in the data's differ by a factor no rounding hides."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    y = 20_000 + BIG_SCALE * (3 * x[:, 0] - 2 * x[:, 1] + x[:, 2] + 0.3 * rng.normal(size=n))
+    rows = np.column_stack([x.round(6), y.round(3)])
+    path.write_text("a,b,c,y\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in rows) + "\n")
+    return rows
+
+
+def next_batch_mse_by_hand(session, rows):
+    """The MSE in the data's units of the batch the next step trains on, with the weights it will see: the
+    network's predictions (in the data's units) against the file's own targets of those rows."""
+    start = session.batch_index * session.batch_size
+    x = session.x_train[session.order[start:start + session.batch_size]]
+    actual = file_targets_of(rows, session.dataset.unstandardize(x))
+    return float(np.mean((actual - session.predict(x)[:, 0]) ** 2))
+
+
+def val_mse_by_hand(session, rows):
+    x = session.x_val
+    actual = file_targets_of(rows, session.dataset.unstandardize(x))
+    return float(np.mean((actual - session.predict(x)[:, 0]) ** 2))
+
+
+def test_the_loss_of_one_target_is_shown_in_the_data_units_squared(tmp_path):
+    rows = big_scale_line(tmp_path / "line.csv")
+    session = regression_session(tmp_path / "line.csv", epochs=3)
+    units = session.loss_units
+    assert (units.name, units.units, units.label) == ("MSE", "data units", "loss (MSE, data units)")
+    assert units.scale == pytest.approx(float(np.var(session.dataset.targets_in_units(session.y_train))), rel=1e-9)
+
+    by_hand = next_batch_mse_by_hand(session, rows)
+    session.step()
+    shown = units.shown(session.snapshot().batch_loss)
+    assert shown == pytest.approx(by_hand, rel=1e-4), f"mine {shown} reference {by_hand}"
+    assert shown > 1e6 * session.last_loss  # not standard deviations
+
+    session.train()
+    record = session.history.epochs[-1]
+    assert units.shown(record.val_loss) == pytest.approx(val_mse_by_hand(session, rows), rel=1e-4)
+    assert units.shown(record.val_loss) == pytest.approx(record.val_mse, rel=1e-4)  # as --json reports it
+
+
+def test_the_status_line_shows_the_batch_mse_in_the_data_units_and_says_so(tmp_path):
+    from nntui.tui.widgets.status import status_text
+
+    rows = big_scale_line(tmp_path / "line.csv")
+    session = regression_session(tmp_path / "line.csv", epochs=3)
+    by_hand = next_batch_mse_by_hand(session, rows)
+    session.step()
+    for width in (None, 120, 78):
+        first = status_text(session.snapshot(), width).splitlines()[0]
+        match = re.search(r"MSE (\S+) \(data units\)", first)
+        assert match, first
+        assert float(match.group(1)) == pytest.approx(by_hand, rel=1e-3)  # 4 significant digits
+        assert "acc" not in first and (width is None or len(first) <= width)
+    assert "batch MSE " in status_text(session.snapshot(), 120)
+    assert re.search(r"MSE \S+ \(data\)  lr", status_text(session.snapshot(), 50).splitlines()[0])
+
+
+def test_several_targets_keep_the_standardised_loss_and_say_so(tmp_path):
+    from nntui.tui.widgets.status import status_text
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    y = np.column_stack([1e4 * x[:, 0], 3 * x[:, 1]])  # a price and a count: their squares do not add up
+    np.savez(tmp_path / "two.npz", x=x, y=y)
+    session = regression_session(tmp_path / "two.npz", epochs=1)
+    session.step()
+    units = session.loss_units
+    assert (units.scale, units.label) == (1.0, "loss (MSE, standardised)")
+    assert units.shown(session.last_loss) == session.last_loss
+    assert f"batch MSE {session.last_loss:.4g} (standardised)" in status_text(session.snapshot(), 120)
+
+
+def test_a_target_whose_variance_overflows_keeps_the_standardised_loss():
+    def dataset(std):
+        return SimpleNamespace(task="regression", target_std=np.array([std]))
+
+    assert LossUnits.of(dataset(1e200), "mse") == LossUnits(1.0, "MSE", "standardised")  # (1e200)^2 = inf
+    assert LossUnits.of(dataset(1e-200), "mse") == LossUnits(1.0, "MSE", "standardised")  # squared: 0
+    assert LossUnits.of(dataset(3.0), "mse") == LossUnits(9.0, "MSE", "data units")
+    assert LossUnits.of(SimpleNamespace(task="classification", target_std=None), "softmax_ce") == LossUnits()
+    assert LossUnits(1e300, "MSE", "data units").shown(1e10) == math.inf  # beyond float64: inf, no error
+
+
+def test_classification_losses_are_shown_as_they_are():
+    from nntui.tui.widgets.status import status_text
+
+    session = TrainingSession(apply_overrides(default_config("moons"), {"training.epochs": 1}))
+    session.step()
+    snap = session.snapshot()
+    assert snap.loss_units == LossUnits() and snap.loss_units.label == "loss"
+    assert snap.loss_units.shown(snap.batch_loss) == snap.batch_loss
+    assert f"batch loss {snap.batch_loss:.4f}  acc {snap.batch_accuracy:.1%}" in status_text(snap, 120)
+
+
+def test_the_progress_line_of_a_regression_gives_the_training_mse_in_the_data_units(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    big_scale_line(tmp_path / "line.csv")
+    assert main(["train", "--dataset", "line.csv", "--task", "regression", "--epochs", "2", "--json",
+                 "--save", "run.npz"]) == 0
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    session = TrainingSession.from_checkpoint("run.npz")
+    record = session.history.epochs[-1]
+    match = re.search(r"train MSE (\S+) \(data units\)  val R\^2 ", last_line)
+    assert last_line.startswith("epoch 2/2  ") and match, last_line
+    assert float(match.group(1)) == pytest.approx(record.train_loss * float(session.dataset.target_std[0]) ** 2,
+                                                  rel=1e-3)

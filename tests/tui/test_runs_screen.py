@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from textual.app import App
 from textual.widgets import OptionList
 
@@ -173,3 +174,24 @@ def test_train_tab_with_a_ghost_run_80x24(snap_compare, monkeypatch):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=race_and_draw)
+
+
+def test_an_earlier_regression_run_is_described_by_its_r2_and_its_ghost_is_in_the_data_units(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    np.savez(tmp_path / "line.npz", x=x, y=1e4 * (x[:, 0] - 2 * x[:, 1]))
+    config = apply_overrides(default_config(str(tmp_path / "line.npz")), {
+        "data.task": "regression", "training.epochs": 50})
+    session = TrainingSession(config)
+    for _ in range(session.trainer.batches_per_epoch):
+        session.step()
+    session.reset(apply_overrides(config, {"optimizer.lr": 0.01}))
+    timeline, units = session.timeline, session.loss_units
+
+    run = timeline.abandoned[0]
+    assert describe_run(timeline, 0).startswith(f"run 1  {run.left_at_step} steps  "
+                                                f"val R² {run.history.epochs[-1].val_r2:.3f}  then edit")
+    [ghost] = ghost_series(timeline, set(), "loss", units)
+    _steps, losses = run.history.step_loss.arrays()
+    assert units.units == "data units"
+    assert list(ghost.ys) == list(losses * float(session.dataset.target_std[0]) ** 2)

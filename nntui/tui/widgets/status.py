@@ -37,20 +37,31 @@ def status_text(snap: Snapshot, width: int | None = None, pace: str = "") -> str
     then the end cut with "…", so the status line never wraps and never pushes the validation line away.
     """
     state, lr = STATE_MARKS[snap.state], f"lr {snap.lr:.3g}"
-    loss, accuracy = _number(snap.batch_loss), _percent(snap.batch_accuracy)
     of = f"/{snap.epochs}" if snap.epochs else ""  # an open-ended run (0 epochs) has no total
-    first = [
-        f"{state}  epoch {snap.epoch}{of}  step {snap.step}  batch loss {loss}  acc {accuracy}  {lr}",
-        f"{state}  epoch {snap.epoch}{of}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
-        f"{state}  ep {snap.epoch}{of}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
-        f"{state}  ep {snap.epoch}  step {snap.step}  loss {loss}  acc {accuracy}  {lr}",
-    ]
+    where = [f"{state}  epoch {snap.epoch}{of}  step {snap.step}", f"{state}  ep {snap.epoch}{of}  step {snap.step}",
+             f"{state}  ep {snap.epoch}  step {snap.step}"]
+    batch = _batch_wordings(snap)
+    first = [f"{where[0]}  {batch[0]}  {lr}", *(f"{place}  {batch[1]}  {lr}" for place in where),
+             f"{where[-1]}  {batch[-1]}  {lr}"]
     last = snap.last_epoch
     validation = _validation(last)
     speed = f"{_speed(snap.samples_per_second)} samples/s"
     pace_part = [f"  ·  pace {pace}", f"  ·  {pace}"] if pace else [""]
     second = [f"{validation}  ·  {speed}{part}" for part in pace_part] + [f"{validation}{pace_part[-1]}", validation]
     return f"{_fit(first, width)}\n{_fit(second, width)}"
+
+
+def _batch_wordings(snap: Snapshot) -> list[str]:
+    """The last batch's numbers, longest wording first: its loss and accuracy; for regression its MSE, in the
+    data's own units when the run has one target (``LossUnits``), and the units named, shortened last."""
+    units = snap.loss_units
+    if not units.units:  # classification: cross-entropy and accuracy, as they are
+        loss, accuracy = _number(snap.batch_loss), _percent(snap.batch_accuracy)
+        return [f"batch loss {loss}  acc {accuracy}", f"loss {loss}  acc {accuracy}"]
+    mse = _units(units.shown(snap.batch_loss))
+    short = "data" if units.units == "data units" else "std."
+    return [f"batch {units.name} {mse} ({units.units})", f"{units.name} {mse} ({units.units})",
+            f"{units.name} {mse} ({short})"]
 
 
 def _validation(last) -> str:
