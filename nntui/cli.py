@@ -226,13 +226,27 @@ def _check_output(path: str | None, suffix: str, what: str) -> None:
 
 
 def metrics_csv(history) -> str:
+    """One row per epoch, one column per EpochRecord field, in its order (so a field added later becomes a new
+    last column): the losses as the network minimised them, then val_mse, val_mae and val_r2 in the data's
+    units (regression). A number not measured (accuracy for regression, R^2 for classification) is nan, one
+    beyond float64 inf: what Python's float() and pandas read back."""
+    from dataclasses import fields
+
+    from nntui.train.metrics import EpochRecord
+
+    names = [field.name for field in fields(EpochRecord)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"])
-    for r in history.epochs:
-        writer.writerow([r.epoch, r.step, repr(r.train_loss), repr(r.train_accuracy), repr(r.val_loss),
-                         repr(r.val_accuracy), f"{r.seconds:.6f}"])
+    writer.writerow(names)
+    for record in history.epochs:
+        writer.writerow([_csv_value(name, getattr(record, name)) for name in names])
     return buffer.getvalue()
+
+
+def _csv_value(name: str, value) -> str:
+    if name == "seconds":
+        return f"{value:.6f}"
+    return repr(float(value)) if isinstance(value, float) else str(value)  # (repr: every digit, "nan", "inf")
 
 
 def _json_number(value: float):

@@ -126,12 +126,17 @@ def test_metrics_csv_has_a_header_and_one_row_per_epoch(capsys, in_empty_folder)
     assert ran.code == 0
     with open(in_empty_folder / "out.csv", newline="") as file:
         rows = list(csv.DictReader(file))
+    # The columns before "seconds" and their places are those of files written before the regression scores
+    # were added; the scores are the last three columns, in every run's file, so that all files read alike.
     assert list(rows[0]) == ["epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                             "seconds"]
+                             "seconds", "val_mse", "val_mae", "val_r2"]
     assert [(row["epoch"], row["step"]) for row in rows] == [("1", "5"), ("2", "10"), ("3", "15")]
     last = ran.summary
     assert float(rows[-1]["val_loss"]) == last["val_loss"]
     assert float(rows[-1]["train_accuracy"]) == last["train_accuracy"]
+    # classification: no regression scores, written as nan (--json says null)
+    assert {row[name] for row in rows for name in ("val_mse", "val_mae", "val_r2")} == {"nan"}
+    assert last["val_mse"] is last["val_mae"] is last["val_r2"] is None
 
 
 def test_a_saved_config_reproduces_the_run(capsys, in_empty_folder):

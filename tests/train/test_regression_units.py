@@ -5,6 +5,7 @@ The reference numbers are worked out here by hand from the raw file: each valida
 by its features, so the targets compared against are the file's own values, not the dataset's conversion.
 """
 
+import csv
 import json
 import math
 import re
@@ -236,6 +237,30 @@ def test_classification_losses_are_shown_as_they_are():
     assert snap.loss_units == LossUnits() and snap.loss_units.label == "loss"
     assert snap.loss_units.shown(snap.batch_loss) == snap.batch_loss
     assert f"batch loss {snap.batch_loss:.4f}  acc {snap.batch_accuracy:.1%}" in status_text(snap, 120)
+
+
+# -- nntui train --metrics: the regression scores per epoch -----------------------------------------------------
+
+def test_the_metrics_file_has_each_epochs_r2_mae_and_mse_as_json_and_the_records_say(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    house_prices(tmp_path / "houses.csv")
+    code = main(["train", "--dataset", "houses.csv", "--task", "regression", "--hidden", "32", "--epochs", "4",
+                 "--lr", "0.01", "--json", "--metrics", "metrics.csv", "--save", "run.npz"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    with open(tmp_path / "metrics.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    records = TrainingSession.from_checkpoint("run.npz").history.epochs
+
+    assert len(rows) == len(records) == 4
+    for row, record in zip(rows, records):
+        for name in ("val_mse", "val_mae", "val_r2", "train_loss", "val_loss"):
+            assert float(row[name]) == getattr(record, name), name  # every digit
+        assert math.isnan(float(row["val_accuracy"]))
+    for name in ("val_mse", "val_mae", "val_r2", "val_loss"):
+        assert float(rows[-1][name]) == summary[name], name
+    assert 1_000 < float(rows[-1]["val_mae"]) < 0.2 * PRICE_SCALE  # dollars
 
 
 def test_the_progress_line_of_a_regression_gives_the_training_mse_in_the_data_units(tmp_path, monkeypatch, capsys):
