@@ -20,6 +20,7 @@ The rules of a CSV file (see the README, "Your own data"):
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import math
 import struct
@@ -31,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nntui.train.progress import report, watching_reads
+from nntui.train.progress import report
 
 #: Share of a whole load (reading, splitting, standardising) that reading the file takes, for progress.
 READ_SHARE = 0.8
@@ -43,6 +44,10 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 
 #: Column separators a CSV file may use, in the order they are preferred when a header fits several.
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+#: Bytes of a CSV file given to NumPy's reader at a time: 5-10 ms of its work, during which it holds the
+#: interpreter lock (see `_loadtxt_blocks`); small enough that the app answers a key within 50 ms meanwhile.
+READ_BLOCK_BYTES = 1 << 18
 
 #: How much of a file the separator sniffer and the label sniffer look at.
 _SNIFF_BYTES = 1 << 16
@@ -262,29 +267,23 @@ def _read_csv_fast(path: Path, layout: CsvLayout, target_index: int | None, task
     numeric = all(_parse_float(cell) is not None for cell in samples)
     if (task == "regression" and not numeric) or not layout.sample_rows:
         return None  # the careful path names the cell that is not a number, or says there are no rows
-    options = dict(
-        delimiter=layout.separator, skiprows=layout.header_line, quotechar='"', comments=None, ndmin=2,
-        encoding="utf-8-sig", **({} if max_rows is None else {"max_rows": max_rows}),
-    )
     try:
-        with warnings.catch_warnings(), watching_reads(path, f"reading {path.name}", 0.0, READ_SHARE):
+        with warnings.catch_warnings():
             warnings.simplefilter("error")  # loadtxt's "input contained no data" and such: the careful path
             # ... but an empty line above max_rows is only skipped, as it should be (NumPy >= 1.23 says so).
             warnings.filterwarnings("ignore", message=r"Input line \d+ contained no data")
             x = labels = None
             if numeric:
                 try:
-                    table = np.loadtxt(path, dtype=np.float64, **options)
+                    table = _loadtxt_blocks(path, layout, np.float64, max_rows=max_rows)
                 except ValueError:  # a word further down: perhaps the labels are words after all
                     if task == "regression":
                         return None
                     numeric = False
                 else:
-                    if table.shape[1] != len(header):
-                        return None
                     x, labels = _drop_column(table, target_index), table[:, target_index].copy()
             if not numeric:
-                x, labels = _read_with_word_labels(path, options, len(header), target_index, samples)
+                x, labels = _read_with_word_labels(path, layout, target_index, samples, max_rows)
     except (ValueError, IndexError, UnicodeDecodeError, Warning):
         return None
     if labels is None or len(x) == 0 or not _all_finite(x) or (max_rows is not None and len(x) != max_rows):
@@ -357,13 +356,84 @@ def _read_numbers_fast(path: Path, layout: CsvLayout) -> Table | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            x = np.loadtxt(path, dtype=np.float64, delimiter=layout.separator, skiprows=layout.header_line,
-                           quotechar='"', comments=None, ndmin=2, encoding="utf-8-sig")
+            x = _loadtxt_blocks(path, layout, np.float64)
     except (ValueError, IndexError, UnicodeDecodeError, Warning):
         return None
-    if x.shape[1] != len(layout.header) or len(x) == 0 or not _all_finite(x):
+    if len(x) == 0 or not _all_finite(x):
         return None
     return Table(x, np.zeros((len(x), 0)), list(layout.header), [], target_name="")
+
+
+def _loadtxt_blocks(path: Path, layout: CsvLayout, dtype, *, max_rows: int | None = None) -> np.ndarray:
+    """`np.loadtxt` over the data rows of a CSV file, a block of lines at a time, into one array.
+
+    One call for the whole file would be simplest, but NumPy's reader holds the interpreter lock from start
+    to end: a million rows would stop every other thread (the app's event loop among them) for over a
+    second. Called a block of READ_BLOCK_BYTES at a time, it lets them run between blocks. The rows go into
+    one array allocated up front from the file's line count, so memory stays near the result's own size.
+
+    dtype: float64 (the result has one column per header column) or a structured row type (one row each).
+    max_rows: read only that many rows (see `_rows_before_blank_tail`). Raises what np.loadtxt raises (a
+    ValueError for a cell it cannot read), or ValueError when a row has the wrong number of columns.
+    """
+    structured = np.dtype(dtype).names is not None
+    capacity = _count_lines(path) if max_rows is None else max_rows
+    out = np.empty(capacity if structured else (capacity, len(layout.header)), dtype=dtype)
+    filled = 0
+    size = max(path.stat().st_size, 1)
+    stage = f"reading {path.name}"
+    report(stage, 0.0)
+    for text, done in _line_blocks(path, skip_lines=layout.header_line):
+        wanted = None if max_rows is None else max_rows - filled
+        if wanted == 0:
+            break
+        if text and not text.isspace():
+            rows = np.loadtxt(io.StringIO(text), dtype=dtype, delimiter=layout.separator, quotechar='"',
+                              comments=None, ndmin=1 if structured else 2,
+                              **({} if wanted is None else {"max_rows": wanted}))
+            if rows.shape[1:] != out.shape[1:] or filled + len(rows) > capacity:
+                raise ValueError("rows of another width than the header's")  # (or lines miscounted)
+            out[filled:filled + len(rows)] = rows
+            filled += len(rows)
+        report(stage, READ_SHARE * done / size)
+    return out[:filled]
+
+
+def _line_blocks(path: Path, *, skip_lines: int):
+    """(text, bytes read so far) for blocks of whole lines of a UTF-8 file, the first `skip_lines` dropped.
+
+    Lines end in LF in the text given out (CR LF and a lone CR become LF). A block never ends inside a
+    quoted field (the quotes before its end are even in number), so a quoted line break stays in one block.
+    """
+    done = 0
+    rest = b""
+    first = True
+    with open(path, "rb") as file:
+        while True:
+            more = file.read(READ_BLOCK_BYTES)
+            done += len(more)
+            raw = rest + more
+            if not raw:
+                return
+            if more:  # cut after the last line end with the quotes balanced; else read on
+                cut = raw.rfind(b"\n")
+                if cut < 0:
+                    cut = raw.rfind(b"\r", 0, len(raw) - 1)  # lone CRs; a last CR may be half of CR LF
+                if cut < 0 or (b'"' in raw and raw.count(b'"', 0, cut + 1) % 2):
+                    rest = raw
+                    continue
+                raw, rest = raw[: cut + 1], raw[cut + 1:]
+            else:
+                rest = b""
+            if b"\r" in raw:
+                raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            text = raw.decode("utf-8-sig" if first else "utf-8")
+            first = False
+            while skip_lines and text:
+                end = text.find("\n")
+                text = "" if end < 0 else text[end + 1:]
+                skip_lines -= 1
+            yield text, done
 
 
 def encode_whole_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -381,18 +451,20 @@ def encode_whole_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return indices.astype(np.int64).reshape(-1), classes
 
 
-def _read_with_word_labels(path: Path, options: dict, n_columns: int, target_index: int, samples: list[str]):
+def _read_with_word_labels(path: Path, layout: CsvLayout, target_index: int, samples: list[str],
+                           max_rows: int | None):
     """(features float64, labels as fixed-width text) from one pass, or (x, None) when a label might not fit.
 
     One structured row type holds both: the feature columns before the label, the label, the columns after
     it. The width of the label field is guessed from the first rows, generously; a label that fills it may
     have been cut short, and then the careful path reads the file instead.
     """
+    n_columns = len(layout.header)
     width = max(8, 2 * max(map(len, samples), default=0))
     fields = [("before", np.float64, (target_index,)), ("label", f"U{width}"),
               ("after", np.float64, (n_columns - target_index - 1,))]
     row_type = np.dtype([field for field in fields if field[2:] != ((0,),)])
-    rows = np.loadtxt(path, dtype=row_type, **{**options, "ndmin": 1})
+    rows = _loadtxt_blocks(path, layout, row_type, max_rows=max_rows)
     labels = rows["label"]
     if np.any(np.char.str_len(labels) >= width):
         return rows, None
@@ -528,11 +600,14 @@ def _check_row(cells: list[str], header: list[str], line: int, where: str) -> No
 
 
 def _count_lines(path: Path) -> int:
-    """Lines in a file (at least its number of rows), counted in blocks of bytes."""
+    """Lines in a file (at least its number of rows), counted in blocks of bytes: LF, CR LF or a lone CR
+    ends a line."""
     count = 0
     with open(path, "rb") as file:
         while block := file.read(1 << 20):
             count += block.count(b"\n")
+            if b"\r" in block:
+                count += block.count(b"\r") - block.count(b"\r\n")  # (a CR LF cut in two counts twice)
     return count + 1
 
 

@@ -510,6 +510,70 @@ def test_fast_and_careful_readers_agree_on_random_well_formed_files(tmp_path, se
     assert fast.feature_names == reference.feature_names and fast.output_names == reference.output_names
 
 
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 500])
+@pytest.mark.parametrize("seed", range(12))
+def test_a_file_read_in_many_small_blocks_gives_the_same_table(tmp_path, monkeypatch, seed, block_bytes):
+    """The fast reader hands NumPy a block of lines at a time: tiny blocks cut the file everywhere (inside
+    a quoted cell, between CR and LF, in a BOM) and the table is still the careful reader's, read fast."""
+    rng = np.random.default_rng(500 + seed)
+    text, target = random_csv(rng)
+    if seed % 3 == 0:
+        text = text.replace("\r\n", "\r")  # old Mac line ends: a lone CR
+    path = tmp_path / "data.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if seed % 2 else b"") + text.encode())
+    reference = careful(path, target=target)
+    layout = sniff_csv(path, "test")
+    read_fast_whole = datafiles._read_csv_fast(path, layout, layout.header.index(target), "classification",
+                                               datafiles._rows_before_blank_tail(path, layout)) is not None
+
+    def refuse(*args):
+        raise AssertionError("the careful (row by row) reader ran on a file the fast one reads in one block")
+
+    if read_fast_whole:  # (a quoted file ending in blank rows such as ',,' is read row by row)
+        monkeypatch.setattr(datafiles, "read_csv_careful", refuse)
+    monkeypatch.setattr(datafiles, "READ_BLOCK_BYTES", block_bytes)
+    fast = datafiles.read_csv(path, target=target, task="classification")
+    np.testing.assert_array_equal(fast.x, reference.x)
+    np.testing.assert_array_equal(fast.y, reference.y)
+    assert fast.output_names == reference.output_names
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"])
+@pytest.mark.parametrize("block_bytes", [None, 9])
+def test_windows_and_old_mac_line_ends_are_read_fast(tmp_path, monkeypatch, ending, block_bytes):
+    text = "\n\na,b,label\n" + "".join(f"{i},{i * 2},{'xy'[i % 2]}\n" for i in range(30))
+    expected = load_csv(write(tmp_path, text))
+    monkeypatch.setattr(datafiles, "read_csv_careful", None)  # read fast, or fail
+    if block_bytes:
+        monkeypatch.setattr(datafiles, "READ_BLOCK_BYTES", block_bytes)
+    x, y, _, class_names = load_csv(write(tmp_path, text.replace("\n", ending)))
+    np.testing.assert_array_equal(x, expected[0])
+    np.testing.assert_array_equal(y, expected[1])
+    assert class_names == expected[3] == ["x", "y"]
+
+
+def test_a_quoted_line_break_is_not_cut_between_blocks(tmp_path, monkeypatch):
+    text = 'a,label\n' + "".join(f'{i},"two\nlines"\n{i + 0.5},one\n' for i in range(20))
+    path = write(tmp_path, text)
+    monkeypatch.setattr(datafiles, "READ_BLOCK_BYTES", 5)
+    monkeypatch.setattr(datafiles, "read_csv_careful", None)  # read fast, or fail
+    x, y, _, class_names = load_csv(path)
+    assert class_names == ["one", "two\nlines"] and len(x) == 40
+    np.testing.assert_array_equal(y, np.tile([1, 0], 20))
+
+
+def test_reading_in_blocks_reports_progress_by_bytes(tmp_path, monkeypatch):
+    from nntui.train.progress import loading_progress
+
+    path = write(tmp_path, "a,b,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(2000)))
+    monkeypatch.setattr(datafiles, "READ_BLOCK_BYTES", 1000)
+    seen: list[float] = []
+    with loading_progress(lambda stage, fraction: seen.append(fraction) if stage.startswith("reading") else None):
+        load_csv(path)
+    assert len(seen) > 10 and seen == sorted(seen)  # one report per block, never going back
+    assert seen[-1] == pytest.approx(datafiles.READ_SHARE)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_a_random_flaw_in_a_random_file_is_refused_naming_its_line(tmp_path, seed):
     rng = np.random.default_rng(1000 + seed)

@@ -47,12 +47,7 @@ def watch_leave_field(app: NNTuiApp) -> list[float]:
     return handled
 
 
-@pytest.mark.parametrize("every_key", [
-    False,
-    pytest.param(True, marks=pytest.mark.xfail(strict=False, reason=(
-        "issue 12, open: np.loadtxt holds the GIL for tens of ms at a time, so a key now and then waits that long"))),
-])
-async def test_keys_are_answered_within_50_ms_while_a_big_file_loads(big_csv, monkeypatch, every_key):
+async def test_keys_are_answered_within_50_ms_while_a_big_file_loads(big_csv, monkeypatch):
     gc.collect()  # garbage of the tests before this one is not this test's pause
     monkeypatch.chdir(big_csv.parent)
     app = NNTuiApp(default_config("spiral"), blink=False)
@@ -77,12 +72,9 @@ async def test_keys_are_answered_within_50_ms_while_a_big_file_loads(big_csv, mo
         during = [(s, h) for s, h in zip(sent, handled) if s < loaded[0]]
         latencies_ms = sorted((h - s) * 1000 for s, h in during)
         assert load_seconds > 0.2 and len(during) >= 5, (load_seconds, len(during))  # keys met a real load
-        # Most keys within 50 ms: a load on the event loop held every key until the load was over. (Every key
-        # within 50 ms is not reached yet: np.loadtxt holds the GIL for tens of ms at a time; see the next test.)
-        median = latencies_ms[len(latencies_ms) // 2]
-        assert median < 50, f"key latencies while loading (ms): {latencies_ms}"
-        if every_key:
-            assert latencies_ms[-1] < 50, f"key latencies while loading (ms): {latencies_ms}"
+        # Every key within 50 ms: a load on the event loop held every key until the load was over; NumPy's
+        # reader given the whole file at once held the interpreter lock for 70-120 ms at a time.
+        assert latencies_ms[-1] < 50, f"key latencies while loading (ms): {latencies_ms}"
         assert any("big.csv" in text and "%" in text for text in shown)  # the loading indicator
         assert app.session.config.data.dataset == "big.csv"
         assert len(app.session.x_train) + len(app.session.x_val) == BIG_ROWS
