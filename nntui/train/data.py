@@ -601,7 +601,9 @@ def _stratified_split(
     missing from validation by bad luck. A class with at least two samples always has one in each part.
     """
     train_parts, val_parts = [], []
-    for label in np.unique(y):
+    # The classes present, in order: counted when they are indices 0..k-1 (as loaded), not sorted.
+    present = np.flatnonzero(np.bincount(y)) if y.dtype.kind in "iu" and len(y) and y.min() >= 0 else np.unique(y)
+    for label in present:
         rows = rng.permutation(np.flatnonzero(y == label))
         n_val = round(len(rows) * val_fraction)
         if len(rows) >= 2:

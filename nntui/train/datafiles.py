@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from nntui.train.columns import BLOCK_ROWS, column_sums
 from nntui.train.progress import report
 
 #: Share of a whole load (reading, splitting, standardising) that reading the file takes, for progress.
@@ -45,8 +46,9 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 #: Column separators a CSV file may use, in the order they are preferred when a header fits several.
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 
-#: Bytes of a CSV file given to NumPy's reader at a time: 5-10 ms of its work, during which it holds the
-#: interpreter lock (see `_loadtxt_blocks`); small enough that the app answers a key within 50 ms meanwhile.
+#: Bytes of a CSV file given to NumPy's reader at a time: 1-3 ms of its work, during which it holds the
+#: interpreter lock (see `_loadtxt_blocks`). The app's event loop takes the lock several times to answer one
+#: key, waiting up to a block each time: with 1 MB blocks a key waited up to 40 ms, with these under 10 ms.
 READ_BLOCK_BYTES = 1 << 18
 
 #: How much of a file the separator sniffer and the label sniffer look at.
@@ -513,10 +515,14 @@ def _all_finite(x: np.ndarray) -> bool:
     """True when x holds no NaN or infinity: one sum per column (NaN and infinity survive a sum), and only
     if a sum is not finite (huge finite values can cause that too) the exact test, a block of rows at a time.
     """
-    if x.size == 0:
+    if x.size == 0 or x.dtype.kind in "biu":
         return True
+    sums = np.zeros(x.shape[1])
+    rows = BLOCK_ROWS
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.all(np.isfinite(x.sum(axis=0))):
+        for start in range(0, len(x), rows):
+            sums += column_sums(x[start:start + rows])
+        if np.all(np.isfinite(sums)):
             return True
     return _first_non_finite_row(x) is None
 

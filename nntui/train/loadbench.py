@@ -9,10 +9,10 @@ measurement's memory cannot hide in another's), and prints side by side:
   from the NPZ file: reading only, nothing checked, split or standardised.
 
 Time is wall-clock seconds; peak is the largest amount of memory the measured call had allocated at once
-(`tracemalloc`, which sees NumPy's arrays; the interpreter itself is not counted); RSS is the process's peak
-resident size (`ru_maxrss`: interpreter, libraries and a memory-mapped file's pages included). The CSV rows
-repeat a block
-of 10,000 random rows, which changes nothing for a reader and makes the files quick to write.
+(`tracemalloc`, which sees NumPy's arrays; the interpreter itself is not counted; measured in a second
+process, since tracing slows the call down); RSS is the process's peak resident size (`ru_maxrss`:
+interpreter, libraries and a memory-mapped file's pages included). The CSV rows repeat a block of 10,000
+random rows, which changes nothing for a reader and makes the files quick to write.
 
     nntui bench --load                      10k, 100k and 1M rows of 20 features
     nntui bench --load --rows 50000 --features 8 --repeat 3
@@ -41,16 +41,20 @@ MEASURED = {
 }
 
 # A warm-up call on a small file of the same kind first, so one-time imports inside NumPy and nntui
-# (numpy.random is imported lazily, for one) are not counted; then the measured call, under tracemalloc.
+# (numpy.random is imported lazily, for one) are not counted; then the measured call. Time and memory are
+# measured in two fresh processes: tracemalloc slows every allocation of a Python object (a reader that makes
+# one per line pays for it many times over), so the timed call runs untraced.
 _HARNESS = """
 import json, resource, time, tracemalloc
 {warm_up}
 del result
-tracemalloc.start()
+traced = {traced}
+if traced:
+    tracemalloc.start()
 started = time.perf_counter()
 {code}
 seconds = time.perf_counter() - started
-peak = tracemalloc.get_traced_memory()[1]
+peak = tracemalloc.get_traced_memory()[1] if traced else 0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({{"seconds": seconds, "peak": peak, "rss": rss}}))
 """
@@ -81,13 +85,21 @@ def write_files(folder: Path, n_rows: int, n_features: int, seed: int = 0) -> di
 
 
 def measure(what: str, path: Path, warm_up_path: Path) -> dict:
-    """Seconds, peak bytes (tracemalloc) and peak resident size of one call, in a fresh process."""
-    code = _HARNESS.format(warm_up=MEASURED[what].format(path=str(warm_up_path)),
-                           code=MEASURED[what].format(path=str(path)))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{what} on {path.name} failed: {done.stderr.strip().splitlines()[-1:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """Seconds (untraced), peak bytes (tracemalloc) and peak resident size of one call, each in a fresh
+    process."""
+    result = {}
+    for traced in (False, True):
+        code = _HARNESS.format(warm_up=MEASURED[what].format(path=str(warm_up_path)),
+                               code=MEASURED[what].format(path=str(path)), traced=traced)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{what} on {path.name} failed: {done.stderr.strip().splitlines()[-1:]}")
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        if traced:
+            result.update(peak=figures["peak"], rss=max(result["rss"], figures["rss"]))
+        else:
+            result.update(seconds=figures["seconds"], rss=figures["rss"])
+    return result
 
 
 def run(sizes: list[int], n_features: int, repeat: int, folder: Path, out=None) -> list[dict]:
