@@ -628,6 +628,26 @@ def test_a_ragged_first_row_in_a_semicolon_file_is_named_not_called_a_single_col
         load_csv(write(tmp_path, "a;b;label\n1;x\n2;3;y\n"))
 
 
+def test_statistics_of_a_large_offset_column_are_exact_to_a_few_ulps():
+    """1e9 + noise: a plain sum of 10k such values is off in its last digits (NumPy's mean is off by ~5e-6
+    here); the blocks' means are corrected by their deviations' and merged relative to the first block."""
+    from fractions import Fraction
+
+    from nntui.train.columns import BLOCK_ROWS, Standardization
+
+    rng = np.random.default_rng(4)
+    n = 3 * BLOCK_ROWS + 123
+    x = rng.normal(size=(n, 2)) * [3.0, 1e-3] + [1e9, -5.0]
+    train_rows = rng.permutation(n)[: int(0.8 * n)]
+    fitted = Standardization.fit(x, train_rows)
+    for j in range(2):
+        column = [Fraction(value) for value in x[train_rows, j]]
+        mean = sum(column) / len(column)
+        variance = sum((value - mean) ** 2 for value in column) / len(column)
+        assert abs(Fraction(fitted.mean[j]) - mean) <= 2 * np.spacing(abs(float(mean)))
+        assert abs(fitted.std[j] ** 2 / float(variance) - 1) < 1e-14
+
+
 @pytest.mark.parametrize("scale", [1.0, 1e200])
 def test_statistics_over_many_blocks_of_rows_equal_numpys_over_the_whole_training_part(tmp_path, scale):
     from nntui.train.columns import BLOCK_ROWS, Standardization
