@@ -79,10 +79,10 @@ class Standardization:
                 part = rows[start:start + size]
                 yield _gather(x, part, buffer[: len(part)])
 
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # (NaN or infinity in x: the caller's to refuse)
             low, high, mean, std, n_train = _one_pass(training_blocks(), x.shape[1])
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
-            mean, std = _two_passes_in_range_units(training_blocks, low, high, n_train)
+            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+                mean, std = _two_passes_in_range_units(training_blocks, low, high, n_train)
         constant = low == high
         # A constant column keeps its value as the mean and gets standard deviation 1: it is left at 0.
         return cls(np.where(constant, low, mean), np.where(constant, 1.0, std), constant, low, high)

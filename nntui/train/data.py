@@ -48,6 +48,7 @@ from nntui.train.datafiles import (  # noqa: F401  (re-exported: the data layer'
     load_npz,
     read_csv,
     read_npz,
+    refuse_non_finite,
 )
 from nntui.train.progress import loading_progress, report  # noqa: F401  (loading_progress: re-exported)
 
@@ -493,6 +494,8 @@ def load_dataset(
         report("standardising", (1 + READ_SHARE) / 2 + 0.05)
         x_val = transform.apply(table.x, val_rows, what=" in the validation part")
     except ColumnError as error:
+        if str(name_or_path).lower().endswith(".npz"):
+            refuse_non_finite(table.x, name_or_path)  # (its x is not checked as it is read: see _read_source)
         raise DataError(f"{where}: column '{table.feature_names[error.column]}' {error}") from None
     is_file = name not in BUILTIN_DATASETS
     warnings = column_warnings(table.x, table.feature_names, transform) if is_file else []
@@ -547,7 +550,8 @@ def _read_source(name, rng, n_samples, noise, n_classes, target, task) -> Table:
         return read_csv(name, target=target, task=task)
     if target is not None:
         raise DataError("target names a CSV column; an .npz file keeps its labels in the array 'y'")
-    return read_npz(name, task=task)
+    # NaN and infinity are caught by standardising, which reads every value anyway (see load_dataset).
+    return read_npz(name, task=task, check_finite=False)
 
 
 def _make_builtin(name, rng, *, n_samples, noise, n_classes, target, task) -> Table:

@@ -445,10 +445,11 @@ def encode_whole_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     np.unique.
     """
     if len(values) and values.min() >= 0 and values.max() < 1 << 16:
-        present = np.flatnonzero(np.bincount(values.astype(np.int64)))
+        whole = values.astype(np.int64, copy=False)
+        present = np.flatnonzero(np.bincount(whole))
         rank = np.zeros(int(present[-1]) + 1, dtype=np.int64)
         rank[present] = np.arange(len(present))
-        return rank[values.astype(np.int64)], present.astype(values.dtype)
+        return rank[whole], present.astype(values.dtype)
     classes, indices = np.unique(values, return_inverse=True)
     return indices.astype(np.int64).reshape(-1), classes
 
@@ -744,12 +745,25 @@ def _read_new_npz(path: Path, n_features: int, task: str) -> NewRows:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def read_npz(path: str | Path, *, task: str) -> Table:
-    """The work of `load_npz`; x keeps the archive's dtype (no copy), flattened to (n, features)."""
-    return _read_npz_table(path, task)._replace(target_name="y")
+def read_npz(path: str | Path, *, task: str, check_finite: bool = True) -> Table:
+    """The work of `load_npz`; x keeps the archive's dtype (no copy), flattened to (n, features).
+
+    check_finite=False leaves out the pass over x that refuses NaN and infinity, for a caller that makes its
+    own pass over every value anyway and calls `refuse_non_finite` when something is off (`load_dataset`).
+    """
+    return _read_npz_table(path, task, check_finite)._replace(target_name="y")
 
 
-def _read_npz_table(path: str | Path, task: str) -> Table:
+def refuse_non_finite(x: np.ndarray, path: str | Path) -> None:
+    """Raise the DataError that names the first sample of an .npz file's x holding NaN or infinity, if any."""
+    if not _all_finite(x):
+        raise DataError(
+            f"NPZ file '{path}': x has NaN or infinite values (first in sample {_first_non_finite_row(x)}); "
+            "remove or fill them"
+        )
+
+
+def _read_npz_table(path: str | Path, task: str, check_finite: bool = True) -> Table:
     check_task(task)
     where = f"NPZ file '{path}'"
     x, y = _npz_arrays(existing_file(path), where)
@@ -774,11 +788,8 @@ def _read_npz_table(path: str | Path, task: str) -> Table:
         )
     if x.dtype.kind == "b":
         x = x.view(np.uint8)
-    if not _all_finite(x):
-        raise DataError(
-            f"{where}: x has NaN or infinite values (first in sample {_first_non_finite_row(x)}); "
-            "remove or fill them"
-        )
+    if check_finite:
+        refuse_non_finite(x, path)
     feature_names = [f"x{i}" for i in range(x.shape[1])]
 
     if task == "regression":
@@ -796,7 +807,10 @@ def _read_npz_table(path: str | Path, task: str) -> Table:
             "if y is one-hot, save y.argmax(axis=1)"
         )
     y = y.reshape(-1)
-    if y.dtype.kind in "biuf":  # numbers: whole-array checks, no Python loop
+    if y.dtype.kind in "iu":  # whole numbers already
+        indices, classes = encode_whole_numbers(y)
+        return Table(x, indices, feature_names, [str(int(c)) for c in classes], image_shape)
+    if y.dtype.kind in "bf":  # numbers: whole-array checks, no Python loop
         values = y.astype(np.float64)
         if np.all(np.isfinite(values)) and np.all(values == np.floor(values)):
             indices, classes = encode_whole_numbers(values)
