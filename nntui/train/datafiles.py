@@ -372,44 +372,51 @@ def _loadtxt_blocks(path: Path, layout: CsvLayout, dtype, *, max_rows: int | Non
     One call for the whole file would be simplest, but NumPy's reader holds the interpreter lock from start
     to end: a million rows would stop every other thread (the app's event loop among them) for over a
     second. Called a block of READ_BLOCK_BYTES at a time, it lets them run between blocks. The rows go into
-    one array allocated up front from the file's line count, so memory stays near the result's own size.
+    one array sized from the file's size and the first block's bytes per row, grown in place when later
+    rows turn out shorter, so memory stays near the result's own size.
 
     dtype: float64 (the result has one column per header column) or a structured row type (one row each).
     max_rows: read only that many rows (see `_rows_before_blank_tail`). Raises what np.loadtxt raises (a
     ValueError for a cell it cannot read), or ValueError when a row has the wrong number of columns.
     """
     structured = np.dtype(dtype).names is not None
-    capacity = _count_lines(path) if max_rows is None else max_rows
-    out = np.empty(capacity if structured else (capacity, len(layout.header)), dtype=dtype)
+    row_shape = () if structured else (len(layout.header),)
+    out = None
     filled = 0
     size = max(path.stat().st_size, 1)
     stage = f"reading {path.name}"
     report(stage, 0.0)
-    for text, done in _line_blocks(path, skip_lines=layout.header_line):
+    for lines, done in _line_blocks(path, skip_lines=layout.header_line):
         wanted = None if max_rows is None else max_rows - filled
         if wanted == 0:
             break
-        if text and not text.isspace():
-            rows = np.loadtxt(io.StringIO(text), dtype=dtype, delimiter=layout.separator, quotechar='"',
-                              comments=None, ndmin=1 if structured else 2,
+        if lines and not lines.isspace():
+            # Bytes, decoded line by line by NumPy: a third faster than handing it the block as text.
+            rows = np.loadtxt(io.BytesIO(lines), dtype=dtype, delimiter=layout.separator, quotechar='"',
+                              comments=None, ndmin=1 if structured else 2, encoding="utf-8",
                               **({} if wanted is None else {"max_rows": wanted}))
-            if rows.shape[1:] != out.shape[1:] or filled + len(rows) > capacity:
-                raise ValueError("rows of another width than the header's")  # (or lines miscounted)
+            if rows.shape[1:] != row_shape:
+                raise ValueError("rows of another width than the header's")
+            if out is None:  # as many rows as the whole file holds at this block's bytes per row, and a few
+                estimate = int(size / max(len(lines), 1) * len(rows) * 1.02) + 16
+                out = np.empty((estimate if max_rows is None else max_rows, *row_shape), dtype=dtype)
+            elif filled + len(rows) > len(out):  # shorter rows further on: grow (in place, as a rule)
+                out.resize((max(filled + len(rows), int(len(out) * 1.25)), *row_shape), refcheck=False)
             out[filled:filled + len(rows)] = rows
             filled += len(rows)
         report(stage, READ_SHARE * done / size)
-    return out[:filled]
+    return np.empty((0, *row_shape), dtype=dtype) if out is None else out[:filled]
 
 
 def _line_blocks(path: Path, *, skip_lines: int):
-    """(text, bytes read so far) for blocks of whole lines of a UTF-8 file, the first `skip_lines` dropped.
+    """(lines, bytes read so far) for blocks of whole lines of a file, the first `skip_lines` dropped.
 
-    Lines end in LF in the text given out (CR LF and a lone CR become LF). A block never ends inside a
+    Lines end in LF in the blocks given out (CR LF and a lone CR become LF). A block never ends inside a
     quoted field (the quotes before its end are even in number), so a quoted line break stays in one block.
+    (A UTF-8 byte order mark is on the first line, which is always skipped: it is the header or above it.)
     """
     done = 0
     rest = b""
-    first = True
     with open(path, "rb") as file:
         while True:
             more = file.read(READ_BLOCK_BYTES)
@@ -429,13 +436,11 @@ def _line_blocks(path: Path, *, skip_lines: int):
                 rest = b""
             if b"\r" in raw:
                 raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            text = raw.decode("utf-8-sig" if first else "utf-8")
-            first = False
-            while skip_lines and text:
-                end = text.find("\n")
-                text = "" if end < 0 else text[end + 1:]
+            while skip_lines and raw:
+                end = raw.find(b"\n")
+                raw = b"" if end < 0 else raw[end + 1:]
                 skip_lines -= 1
-            yield text, done
+            yield raw, done
 
 
 def encode_whole_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

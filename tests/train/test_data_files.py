@@ -579,6 +579,21 @@ def test_windows_and_old_mac_line_ends_are_read_fast(tmp_path, monkeypatch, endi
     assert class_names == expected[3] == ["x", "y"]
 
 
+@pytest.mark.parametrize("block_bytes", [None, 300])
+def test_rows_much_shorter_than_the_first_ones_are_all_read(tmp_path, monkeypatch, block_bytes):
+    """The result is sized from the first block's bytes per row; a file of short rows after long ones needs
+    it to grow, and every row must still be there, in order."""
+    long_rows = "".join(f"{i}.000000000001,{i}.000000000002,{i % 2}\n" for i in range(20))
+    short_rows = "".join(f"{i},{i},{i % 2}\n" for i in range(20, 3000))
+    monkeypatch.setattr(datafiles, "read_csv_careful", None)  # read fast, or fail
+    if block_bytes:
+        monkeypatch.setattr(datafiles, "READ_BLOCK_BYTES", block_bytes)
+    x, y, _, _ = load_csv(write(tmp_path, "a,b,label\n" + long_rows + short_rows))
+    assert len(x) == 3000
+    np.testing.assert_array_equal(np.floor(x[:, 0]), np.arange(3000))
+    np.testing.assert_array_equal(y, np.arange(3000) % 2)
+
+
 def test_a_quoted_line_break_is_not_cut_between_blocks(tmp_path, monkeypatch):
     text = 'a,label\n' + "".join(f'{i},"two\nlines"\n{i + 0.5},one\n' for i in range(20))
     path = write(tmp_path, text)
