@@ -70,8 +70,8 @@ class Standardization:
         """
         is_train = np.zeros(len(x), dtype=bool)
         is_train[train_rows] = True
-        rows = np.flatnonzero(is_train)  # in file order: a memory-mapped file is read front to back
-        size = _block_rows(x.shape[1])
+        rows = np.flatnonzero(is_train)  # in order: read front to back
+        size = _block_rows(x.shape[1], len(rows))
 
         def training_blocks():
             buffer = np.empty((min(size, len(rows)), x.shape[1]), dtype=x.dtype)
@@ -97,7 +97,7 @@ class Standardization:
         """
         n_rows = len(x) if rows is None else len(rows)
         out = np.empty((n_rows, x.shape[1]), dtype=dtype)
-        size = _block_rows(x.shape[1])
+        size = _block_rows(x.shape[1], n_rows)
         shape = (min(size, n_rows), x.shape[1])
         gathered = None if rows is None else np.empty(shape, dtype=x.dtype)
         # The deviations, in float64: in the gathered rows when they are float64 (a copy already), else apart.
@@ -136,12 +136,9 @@ def _one_pass(blocks, n_columns: int):
         np.minimum(low, _column_reduce(np.minimum, block), out=low)
         np.maximum(high, _column_reduce(np.maximum, block), out=high)
         rough = _column_reduce(np.add, block) / len(block)
-        if block.dtype == np.float64:
-            deviation = _rowwise(np.subtract, block, _repeated(rough), block)  # (a scratch copy)
-        else:
-            if scratch is None or len(scratch) < len(block):
-                scratch = np.empty(block.shape)
-            deviation = _rowwise(np.subtract, block, _repeated(rough), scratch[: len(block)])
+        if scratch is None or len(scratch) < len(block):
+            scratch = np.empty(block.shape)
+        deviation = _rowwise(np.subtract, block, _repeated(rough), scratch[: len(block)])  # (in float64)
         correction = _column_reduce(np.add, deviation) / len(block)
         origin = rough if origin is None else origin
         block_mean = (rough - origin) + correction  # relative to the first block's rough mean
@@ -156,16 +153,18 @@ def _one_pass(blocks, n_columns: int):
 
 def _gather(x: np.ndarray, rows: np.ndarray, buffer: np.ndarray) -> np.ndarray:
     """x[rows] (C-contiguous), into `buffer` when x is a plain array: np.take would copy all of an x with gaps
-    between its rows, and is ten times slower than indexing on one not aligned in memory (a memory-mapped
-    .npz member often is not)."""
+    between its rows, and is ten times slower than indexing on one not aligned in memory."""
     if x.flags.c_contiguous and x.flags.aligned:
         return np.take(x, rows, axis=0, out=buffer, mode="clip")
     return x[rows]
 
 
-def _block_rows(n_columns: int) -> int:
-    """Rows per block for rows of n_columns: BLOCK_ROWS, or fewer for wide rows; a multiple of FOLD."""
-    return max(FOLD, min(BLOCK_ROWS, _BLOCK_BYTES // (8 * max(n_columns, 1))) // FOLD * FOLD)
+def _block_rows(n_columns: int, n_rows: int) -> int:
+    """Rows per block for n_rows rows of n_columns: BLOCK_ROWS, or fewer for wide rows, and about an eighth
+    of the rows for few of them (a block's buffers are new memory, which costs more to touch first than a
+    small load's arithmetic); a multiple of FOLD."""
+    rows = min(BLOCK_ROWS, _BLOCK_BYTES // (8 * max(n_columns, 1)), max(4 * FOLD, n_rows // 8))
+    return max(FOLD, rows // FOLD * FOLD)
 
 
 def _column_reduce(ufunc: np.ufunc, block: np.ndarray) -> np.ndarray:

@@ -318,6 +318,15 @@ def write_npz(folder: Path, x: np.ndarray, y: np.ndarray) -> Path:
     return path
 
 
+@pytest.mark.parametrize("damage", ["cut short", "bytes missing in the middle"])
+def test_a_damaged_npz_file_is_refused_in_one_line(tmp_path, damage):
+    np.savez(tmp_path / "whole.npz", x=np.random.default_rng(0).random((1000, 4)), y=np.arange(1000) % 2)
+    data = (tmp_path / "whole.npz").read_bytes()
+    (tmp_path / "bad.npz").write_bytes(data[:20_000] if damage == "cut short" else data[:5000] + data[9000:])
+    with pytest.raises(DataError, match=r"bad.npz' (is not a valid .npz archive|is damaged)"):
+        load_dataset(str(tmp_path / "bad.npz"))
+
+
 def test_npz_features_are_read_without_changing_them(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 3)).astype(np.float32)
