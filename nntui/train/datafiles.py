@@ -854,8 +854,13 @@ def _read_member(path: Path, archive, name: str) -> np.ndarray:
         if dtype.hasobject or math.prod(shape) == 0:
             return archive[name]  # np.load refuses objects (allow_pickle=False) and says so
         array = np.empty(shape, dtype=dtype, order="F" if fortran_order else "C")
-        if file.readinto(memoryview(array.reshape(-1, order="A")).cast("B")) != array.nbytes:
-            return archive[name]  # a short file: NumPy says what is wrong
+        target = memoryview(array.reshape(-1, order="A")).cast("B")
+        filled = 0
+        while filled < len(target):  # (one read gives at most ~2 GB on Linux)
+            got = file.readinto(target[filled:])
+            if not got:
+                return archive[name]  # a short file: NumPy says what is wrong
+            filled += got
     return array
 
 

@@ -327,6 +327,24 @@ def test_a_damaged_npz_file_is_refused_in_one_line(tmp_path, damage):
         load_dataset(str(tmp_path / "bad.npz"))
 
 
+@pytest.mark.parametrize("layout", ["fortran order", "big-endian", "float32", "uint8", "images (n, 4, 4)"])
+def test_npz_members_of_every_layout_load_as_the_same_data(tmp_path, layout):
+    """x is read with one system call into an array of its own dtype and order; whatever they are, the
+    standardised data equal those of the same numbers saved plainly."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 16)) * 20
+    if layout in ("float32", "uint8"):
+        x = x.astype(np.float32) if layout == "float32" else np.abs(x).astype(np.uint8)
+    saved = {"fortran order": np.asfortranarray(x), "big-endian": x.astype(">f8"),
+             "images (n, 4, 4)": x.reshape(500, 4, 4)}.get(layout, x)
+    y = np.arange(500) % 3
+    np.savez(tmp_path / "plain.npz", x=np.ascontiguousarray(x, dtype=np.float64), y=y)
+    np.savez(tmp_path / "odd.npz", x=saved, y=y)
+    plain, odd = load_dataset(str(tmp_path / "plain.npz")), load_dataset(str(tmp_path / "odd.npz"))
+    np.testing.assert_array_equal(odd.x_train, plain.x_train)
+    np.testing.assert_array_equal(odd.x_val, plain.x_val)
+
+
 def test_npz_features_are_read_without_changing_them(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 3)).astype(np.float32)
