@@ -4,7 +4,8 @@ The file holds no pickled objects, so it loads with ``numpy.load(path, allow_pic
 from someone else runs none of their code. The architecture is a JSON list of ``{"type": ..., "config": ...}``,
 one entry per layer, built from each layer's ``config()``; the weights are stored under their names in the model
 (``"0.W"``, ``"0.b"`` ...). A layer class is found by its name among ``Linear``, ``Dropout`` and the registered
-activations (``ACTIVATIONS``), so a custom activation saves and loads once it is registered.
+activations (``ACTIVATIONS``), so a custom activation saves and loads once it is registered. Loading builds each
+Linear layer around its saved arrays (``Linear.from_weights``): nothing is drawn at random only to be overwritten.
 """
 
 from __future__ import annotations
@@ -55,14 +56,40 @@ def load(path: str | os.PathLike) -> Sequential:
     if header.get("format") != FORMAT or header.get("version", 0) > VERSION:
         raise ValueError(f"{path} holds {header.get('format')} version {header.get('version')}; this nntui "
                          f"reads {FORMAT} up to version {VERSION}")
-    known, dtype = _layer_classes(), np.dtype(header["dtype"])
+    known = _layer_classes()
     layers = []
     for index, entry in enumerate(header["layers"]):
         cls = known.get(entry["type"])
         if cls is None:
             raise ValueError(f"{path}: layer {index} is a {entry['type']}, which is not registered here "
                              "(register it in nntui.nn.ACTIVATIONS before loading)")
-        layers.append(cls(**entry["config"], dtype=dtype) if cls is Linear else cls(**entry["config"]))
+        layers.append(_rebuild(cls, entry["config"], index, weights, path))
     model = Sequential(layers)
-    model.load_state_dict(weights)
+    unused = sorted(set(weights) - {name for name, _param, _grad in model.parameters()})
+    if unused:
+        raise ValueError(f"{path}: the arrays {', '.join(unused)} belong to no layer of its architecture")
+    if model.dtype != np.dtype(header["dtype"]):
+        raise ValueError(f"{path}: the header says {header['dtype']} but the weights are {model.dtype}")
     return model
+
+
+def _rebuild(cls: type[Layer], config: dict, index: int, weights: dict[str, np.ndarray], path) -> Layer:
+    """Layer ``index`` of a saved model, built around its saved arrays (``"{index}.W"``, ...): no weight is
+    drawn at random only to be overwritten."""
+    def saved(key: str) -> np.ndarray:
+        if f"{index}.{key}" not in weights:
+            raise ValueError(f"{path}: layer {index} {cls.__name__}({config}) has no saved {index}.{key}")
+        return weights[f"{index}.{key}"]
+
+    if cls is Linear:
+        layer = Linear.from_weights(saved("W"), saved("b"))
+        if layer.config() != config:
+            raise ValueError(f"{path}: layer {index} is Linear({config}) but its saved weights make {layer!r}")
+        return layer
+    layer = cls(**config)  # Dropout and the activations hold no weights (a registered layer might: filled in)
+    for key, param in layer.params.items():
+        array = saved(key)
+        if array.shape != param.shape:
+            raise ValueError(f"{path}: {index}.{key} has shape {array.shape}; {layer!r} needs {param.shape}")
+        param[...] = array
+    return layer

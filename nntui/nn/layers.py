@@ -134,13 +134,38 @@ class Linear(Layer):
             raise ValueError(f"Linear(dtype={np.dtype(dtype)}): weights need a floating dtype, e.g. np.float32")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.init = init
+        self.init: str | None = init
         rng = np.random.default_rng() if rng is None else rng
-        self.params["W"] = init_weights(init, self.in_features, self.out_features, rng=rng, dtype=dtype)
-        self.params["b"] = np.zeros(self.out_features, dtype=dtype)
+        self._hold(init_weights(init, self.in_features, self.out_features, rng=rng, dtype=dtype),
+                   np.zeros(self.out_features, dtype=dtype))
+
+    @classmethod
+    def from_weights(cls, W: np.ndarray, b: np.ndarray) -> Linear:
+        """A layer holding the given ``W: (in_features, out_features)`` and ``b: (out_features,)``, drawing
+        nothing at random: how ``nntui.nn.load`` rebuilds a saved layer.
+
+        The arrays are held as given, not copied (a ``Sequential`` copies them into its own buffer). ``init`` is
+        None: these weights were not drawn by an initialiser.
+        """
+        W, b = np.asarray(W), np.asarray(b)
+        if W.ndim != 2 or W.size == 0 or b.shape != W.shape[1:]:
+            raise ValueError(f"Linear.from_weights: W must be (in_features, out_features) and b (out_features,), "
+                             f"both non-empty; got W {W.shape} and b {b.shape}")
+        if W.dtype != b.dtype or not np.issubdtype(W.dtype, np.floating):
+            raise ValueError(f"Linear.from_weights: W and b need one floating dtype, got {W.dtype} and {b.dtype}")
+        layer = cls.__new__(cls)  # not __init__: it would draw random weights only to throw them away
+        Layer.__init__(layer)
+        layer.in_features, layer.out_features = W.shape
+        layer.init = None
+        layer._hold(W, b)
+        return layer
+
+    def _hold(self, W: np.ndarray, b: np.ndarray) -> None:
+        """Take ``W`` and ``b`` as the parameters, with gradient buffers of their shapes and no cached input."""
+        self.params["W"], self.params["b"] = W, b
         # Gradient buffers are allocated once and overwritten by every backward pass.
-        self.grads["W"] = np.zeros_like(self.params["W"])
-        self.grads["b"] = np.zeros_like(self.params["b"])
+        self.grads["W"] = np.zeros_like(W)
+        self.grads["b"] = np.zeros_like(b)
         self.x: np.ndarray | None = None
 
     def forward(self, x, training=True):

@@ -190,6 +190,83 @@ def test_loading_a_file_that_is_not_a_model_is_refused(tmp_path):
         nn.load(tmp_path / "other.npz")
 
 
+class NoDraws:
+    """Stands in for every generator made while loading: any use of it is a random draw."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"loading used a random generator ({name})")
+
+
+def forbid_randomness(monkeypatch):
+    def no_initialiser(*args, **kwargs):
+        raise AssertionError("loading drew weights with an initialiser, to throw them away")
+
+    monkeypatch.setattr("nntui.nn.layers.init_weights", no_initialiser)
+    monkeypatch.setattr(np.random, "default_rng", lambda *args, **kwargs: NoDraws())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", sorted(nn.ACTIVATIONS))
+def test_loading_draws_no_random_numbers_and_gives_back_the_saved_model_bit_for_bit(tmp_path, monkeypatch,
+                                                                                    activation, dtype):
+    model = mlp([4, 8, 6, 3], activation, dropout=0.25, rng=np.random.default_rng(3), dtype=dtype)
+    path = nn.save(model, tmp_path / "net")
+    forbid_randomness(monkeypatch)
+    loaded = nn.load(path)
+    monkeypatch.undo()
+
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert [layer.config() for layer in loaded.layers] == [layer.config() for layer in model.layers]
+    assert loaded.dtype == model.dtype
+    saved, back = model.state_dict(), loaded.state_dict()
+    assert list(back) == list(saved)
+    for name in saved:
+        assert back[name].dtype == saved[name].dtype and back[name].tobytes() == saved[name].tobytes(), name
+    x = np.random.default_rng(4).standard_normal((5, 4)).astype(dtype)
+    assert loaded.forward(x, training=False).tobytes() == model.forward(x, training=False).tobytes()
+
+
+def test_a_loaded_linear_layer_says_its_weights_were_given_not_drawn(tmp_path):
+    path = nn.save(Sequential([Linear(3, 2, init="xavier_uniform", rng=np.random.default_rng(0))]), tmp_path / "m")
+    layer = nn.load(path).layers[0]
+    assert layer.init is None and repr(layer) == "Linear(3 -> 2)"
+
+
+def test_linear_from_weights_refuses_arrays_that_do_not_make_a_layer():
+    with pytest.raises(ValueError, match=r"got W \(3, 2\) and b \(3,\)"):
+        Linear.from_weights(np.zeros((3, 2)), np.zeros(3))
+    with pytest.raises(ValueError, match="one floating dtype, got float64 and float32"):
+        Linear.from_weights(np.zeros((3, 2)), np.zeros(2, np.float32))
+
+
+def test_a_registered_layer_with_weights_of_its_own_gets_its_saved_ones_back(tmp_path, monkeypatch):
+    class Scaled(Scale):
+        name = "scaled"
+
+        def __init__(self):
+            super().__init__(3, dtype=np.float32)
+
+    monkeypatch.setitem(nn.ACTIVATIONS, "scaled", Scaled)
+    model = Sequential([Linear(2, 3, rng=np.random.default_rng(0)), Scaled()])
+    model.layers[1].params["s"][...] = [7, 8, 9]
+    loaded = nn.load(nn.save(model, tmp_path / "m"))
+    assert loaded.layers[1].params["s"].tolist() == [7, 8, 9]
+
+
+def test_a_file_whose_arrays_do_not_fit_its_architecture_is_refused_naming_the_array(tmp_path):
+    model = make_model()
+    arrays = model.state_dict()
+    header = {"format": "nntui-model", "version": 1, "dtype": "float32",
+              "layers": [{"type": type(layer).__name__, "config": layer.config()} for layer in model.layers]}
+    np.savez(tmp_path / "missing.npz", __model__=np.array(json.dumps(header)),
+             **{k: v for k, v in arrays.items() if k != "2.b"})
+    with pytest.raises(ValueError, match="layer 2 Linear.* has no saved 2.b"):
+        nn.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "extra.npz", __model__=np.array(json.dumps(header)), **arrays, **{"1.W": np.zeros(2)})
+    with pytest.raises(ValueError, match="the arrays 1.W belong to no layer"):
+        nn.load(tmp_path / "extra.npz")
+
+
 # -- 3. the documented loop: the data's gradient only on request, one flat buffer ----------------------------------
 
 
