@@ -110,3 +110,32 @@ def test_the_datas_gradient_is_checked_too_and_shown_as_its_own_row(capsys):
     assert main(["gradcheck", "--dataset", "moons", "--hidden", "8"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert any(row[0] == "dL/dx" and row[-1] == "ok" for row in rows if row)
+
+
+def test_a_sessions_check_reports_the_engines_errors_worst_error_and_verdict(monkeypatch):
+    from nntui.nn import GradcheckResult, gradcheck
+    from nntui.train import checks
+    from nntui.train.config import apply_overrides, default_config
+    from nntui.train.session import TrainingSession
+
+    session = TrainingSession(apply_overrides(default_config("moons"), {"model.hidden": [8]}))
+    engine = []
+
+    def recorded(*args, **kwargs):
+        engine.append(gradcheck(*args, **kwargs))
+        return engine[-1]
+
+    monkeypatch.setattr(checks, "gradcheck", recorded)
+    check = checks.gradient_check(session, max_checks=20)
+    (result,) = engine
+    assert check.result is result and check.meaningful
+    assert dict(check.errors) == dict(result) and check.input_error == result.input_error
+    assert check.max_rel_error == result.max_rel_error and check.passed is result.passed is True
+    assert check.to_dict()["max_rel_error"] == result.max_rel_error
+
+    # The verdict is the engine's, not worked out again: the same errors against a tighter tolerance fail.
+    strict = GradcheckResult(dict(result), result.input_error, tolerance=result.max_rel_error / 2)
+    monkeypatch.setattr(checks, "gradcheck", lambda *args, **kwargs: strict)
+    check = checks.gradient_check(session, max_checks=20)
+    assert check.meaningful and not check.passed
+    assert check.to_dict()["passed"] is False and check.to_dict()["tolerance"] == strict.tolerance

@@ -7,11 +7,13 @@ in evaluation mode, on a few training samples, so the session itself is left unt
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from nntui.nn import TOLERANCE, gradcheck
+from nntui.nn import TOLERANCE, GradcheckResult, gradcheck
 from nntui.train.config import apply_overrides
 
 #: Samples whose ReLU inputs all lie this close to the kink at 0 are not used. Single entries whose finite
@@ -23,15 +25,35 @@ STEP = 1e-4
 
 @dataclass(frozen=True)
 class GradientCheck:
-    errors: dict[str, float]  # the largest relative error per parameter ("0.W": 3e-10)
+    """A gradient check of a session's model: the engine's verdict (``result``, from ``nntui.nn.gradcheck``),
+    how the check was made, and, when it could not be meaningful, a note saying why.
+
+    The errors, the worst of them and the verdict are the engine's; this only adds the note, which overrules
+    the verdict: a check that was not meaningful does not pass.
+    """
+
+    result: GradcheckResult | None  # None: no check could be made (the note says why)
     n_samples: int
     checked_entries: int | None  # entries sampled per parameter (None: every entry)
     note: str = ""  # when set, the check could not be meaningful, and says why
-    input_error: float | None = None  # the largest relative error of dL/dx, the data's gradient
+
+    @property
+    def errors(self) -> Mapping[str, float]:
+        """The largest relative error per parameter ("0.W": 3e-10)."""
+        return {} if self.result is None else self.result.errors
+
+    @property
+    def input_error(self) -> float | None:
+        """The largest relative error of dL/dx, the data's gradient."""
+        return None if self.result is None else self.result.input_error
 
     @property
     def max_rel_error(self) -> float:
-        return max([*self.errors.values(), *([] if self.input_error is None else [self.input_error])], default=0.0)
+        return 0.0 if self.result is None else self.result.max_rel_error
+
+    @property
+    def tolerance(self) -> float:
+        return TOLERANCE if self.result is None else self.result.tolerance
 
     @property
     def meaningful(self) -> bool:
@@ -39,10 +61,10 @@ class GradientCheck:
 
     @property
     def passed(self) -> bool:
-        return self.meaningful and self.max_rel_error < TOLERANCE
+        return self.meaningful and self.result is not None and self.result.passed
 
     def to_dict(self) -> dict:
-        return {"max_rel_error": self.max_rel_error, "passed": self.passed, "tolerance": TOLERANCE,
+        return {"max_rel_error": self.max_rel_error, "passed": self.passed, "tolerance": self.tolerance,
                 "n_samples": self.n_samples, "params": dict(self.errors), "input": self.input_error,
                 "note": self.note}
 
@@ -83,22 +105,20 @@ def gradient_check(session, *, n_samples: int = 8, max_checks: int | None = 300,
     meaningfully: the result then carries a ``note`` saying so instead of a verdict about the engine.
     """
     if not all(np.isfinite(p).all() for _n, p, _g in session.model.parameters()):
-        return GradientCheck({}, 0, max_checks, note="the weights are not finite (the run diverged): reset first")
+        return GradientCheck(None, 0, max_checks, note="the weights are not finite (the run diverged): reset first")
     model = float64_copy(session)
     x = session.dataset.x_train[:512].astype(np.float64)
     y = session.y_train[:512]
     keep = np.flatnonzero(_away_from_kinks(model, x))[:n_samples]
     if len(keep) == 0:
-        return GradientCheck({}, 0, max_checks, note=(
+        return GradientCheck(None, 0, max_checks, note=(
             "every training sample puts all the ReLU inputs of a layer on (or within 1e-3 of) the kink at 0, "
             "where the derivative does not exist; constant features do that. Try another activation or dataset"))
     loss = type(session.loss)()
     with np.errstate(over="ignore", invalid="ignore"):
         result = gradcheck(model, loss, x[keep], y[keep], eps=eps, max_checks=max_checks,
                            rng=np.random.default_rng(seed), stencil=4)
-    errors = dict(result.errors)
-    if not all(np.isfinite(e) for e in [*errors.values(), result.input_error]):
-        return GradientCheck(errors, len(keep), max_checks, input_error=result.input_error,
+    if not math.isfinite(result.max_rel_error):  # (the engine ranks a NaN error above every number)
+        return GradientCheck(result, len(keep), max_checks,
                              note="the loss is not finite at these weights (huge weights?): reset first")
-    return GradientCheck(errors=errors, n_samples=len(keep), checked_entries=max_checks,
-                         input_error=result.input_error)
+    return GradientCheck(result, len(keep), max_checks)
