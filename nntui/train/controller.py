@@ -31,7 +31,7 @@ from nntui.train.config import RunConfig
 from nntui.train.data import Dataset
 from nntui.train.metrics import LOSS_AS_MINIMISED, EpochRecord, History, LossUnits
 from nntui.train.pace import steps_per_wake
-from nntui.train.trainer import LayerStats, StepResult, Trainer, shown
+from nntui.train.trainer import LayerStats, StepResult, Trainer
 
 
 class State(str, enum.Enum):
@@ -317,10 +317,7 @@ class TrainingSession:
                 dataset = self.load_data(config) if data_changed else old.dataset  # may raise: nothing changed
         else:
             config, dataset = old.config, old.dataset
-        before = old.config.to_dict()
-        edited = sorted(f"{section}.{key} {shown(before[section][key])} -> {shown(value)}"
-                        for section, values in config.to_dict().items()
-                        for key, value in values.items() if before[section][key] != value)
+        edited = config.changes_from(old.config)
         self.trainer = Trainer(config, dataset=dataset, history_capacity=old.history_capacity,
                                timeline=old.timeline)  # raises before touching the timeline when impossible
         timeline = self.trainer.timeline

@@ -27,7 +27,7 @@ import numpy as np
 
 from nntui import nn
 from nntui.nn import Dropout, Linear, Sequential, activation
-from nntui.train.config import ConfigError, RunConfig, apply_overrides
+from nntui.train.config import ConfigError, RunConfig, apply_overrides, as_logged
 from nntui.train.data import Dataset, class_count_datasets, load_dataset
 from nntui.train.metrics import EpochRecord, History, LossUnits
 from nntui.train.timeline import Timeline
@@ -290,7 +290,7 @@ class Trainer:
         if not (math.isfinite(lr) and 0 < lr <= 10):
             raise ConfigError(f"optimizer.lr must be > 0 and <= 10, got {lr:g}", "optimizer.lr")
         if lr != self.optimizer.lr:
-            self.timeline.note(self.step_count, self.epoch, "lr", f"{self.optimizer.lr:g} -> {lr:g}")
+            self.timeline.note(self.step_count, self.epoch, "lr", f"{as_logged(self.optimizer.lr)} -> {as_logged(lr)}")
             self.optimizer.lr = lr
             self.history.lr_changes.append((self.step_count, lr))
         return lr
@@ -306,9 +306,7 @@ class Trainer:
         config = config.validate()
         if not only_optimizer_differs(self.config, config) and config != self.config:
             raise ValueError("only the optimizer's settings can change on a running model; the rest needs a reset")
-        before = self.config.to_dict()["optimizer"]
-        changed = [f"optimizer.{key} {shown(before[key])} -> {shown(value)}"
-                   for key, value in config.to_dict()["optimizer"].items() if before[key] != value]
+        changed = config.changes_from(self.config)
         if not changed:
             return
         self.timeline.note(self.step_count, self.epoch, "branch", ", ".join(changed))
@@ -338,7 +336,7 @@ class Trainer:
         self.load_state_dict(state)
         branch = lr is not None and lr != self.optimizer.lr
         self.timeline.note(self.step_count, self.epoch, "branch" if branch else "rewind",
-                           f"from step {left_at} to epoch {epoch}" + (f" with lr {lr:g}" if branch else ""))
+                           f"from step {left_at} to epoch {epoch}" + (f" with lr {as_logged(lr)}" if branch else ""))
         if branch:
             self.set_lr(lr)
 
@@ -555,8 +553,3 @@ def only_optimizer_differs(mine: RunConfig, theirs: RunConfig) -> bool:
     """Whether two configurations differ in their optimizer's settings and nowhere else (a switch, not a reset)."""
     a, b = mine.to_dict(), theirs.to_dict()
     return a["optimizer"] != b["optimizer"] and all(a[section] == b[section] for section in a if section != "optimizer")
-
-
-def shown(value) -> str:
-    """A config value as the run's log shows it: 0.01, adam, [64, 64]."""
-    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -212,6 +212,23 @@ def test_a_string_where_a_number_belongs_names_the_field_and_value():
     assert error.field == "optimizer.lr"
 
 
+def test_an_error_echoes_a_value_as_written_while_the_log_shows_settings_plainly():
+    from nntui.train.config.rules import as_logged, as_written
+
+    # An error keeps a string's quotes, so text that looks like a number is told from a number.
+    assert [as_written(v) for v in ("64", 64, True, 0.0001, {"a": 1})] == ["'64'", "64", "true", "0.0001", "{'a': 1}"]
+    # The log shows valid settings to read: names unquoted, floats to 6 significant digits, flags as in the file.
+    assert [as_logged(v) for v in ("adam", 64, False, 0.1 + 0.2, [64, 32])] == ["adam", "64", "false", "0.3", "[64, 32]"]
+    before = apply_overrides(default_config("moons"), {"model.hidden": [16, 16], "model.activations": ["tanh"] * 2,
+                                                       "optimizer.name": "adam", "optimizer.lr": 0.01})
+    after = apply_overrides(before, {"optimizer.name": "sgd", "model.hidden": [8], "model.activations": ["relu"],
+                                     "optimizer.lr": 0.1})
+    assert after.changes_from(before) == ["model.activations ['tanh', 'tanh'] -> ['relu']",
+                                          "model.hidden [16, 16] -> [8]",
+                                          "optimizer.lr 0.01 -> 0.1", "optimizer.name adam -> sgd"]
+    assert before.changes_from(before) == []
+
+
 def test_a_quoted_number_is_refused_with_a_hint_to_drop_the_quotes():
     assert "without quotes" in str(refused("training.epochs", "10"))
 

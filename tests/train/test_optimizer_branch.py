@@ -74,3 +74,18 @@ def test_a_branch_through_a_checkpoint(tmp_path):
     assert type(reopened.optimizer).__name__ == "RMSProp"
     reopened.rewind(1)  # from before the switch: Adam again
     assert type(reopened.optimizer).__name__ == "Adam"
+
+
+def test_a_branch_logs_its_changes_as_an_edit_does_sorted_by_name_with_flags_as_the_file_writes_them():
+    session = TrainingSession(config(**{"optimizer.lr": 0.01}))
+    train_epochs(session, 1)
+    switched = apply_overrides(session.config, {"optimizer.name": "sgd", "optimizer.lr": 0.1,
+                                                "optimizer.momentum": 0.9, "optimizer.nesterov": True})
+    expected = ("optimizer.lr 0.01 -> 0.1, optimizer.momentum 0 -> 0.9, optimizer.name adam -> sgd, "
+                "optimizer.nesterov false -> true")
+    session.switch_optimizer(switched)
+    assert (session.timeline.log[-1].kind, session.timeline.log[-1].detail) == ("branch", expected)
+
+    edited = TrainingSession(config(**{"optimizer.lr": 0.01}))
+    edited.reset(switched)
+    assert (edited.timeline.log[-1].kind, edited.timeline.log[-1].detail) == ("edit", expected)

@@ -75,13 +75,28 @@ def listed(names: tuple[str, ...] | list[str], last: str = "or") -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
 
 
-def shown(value: Any) -> str:
-    """Show a value the way a person wrote it in the TOML file."""
+def as_written(value: Any) -> str:
+    """A value echoed in an error message the way a person wrote it in the TOML file: 'adam', true, 0.0001.
+
+    Any value, valid or not, can be echoed; a string keeps its quotes, so ``got '64'`` tells a number typed
+    as text from a number. (The run's log shows valid settings plainer: ``as_logged``.)
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return repr(value)
     return str(value)
+
+
+def as_logged(value: Any) -> str:
+    """A valid setting as the run's log shows it, to be read rather than typed back: adam, 0.01, [64, 64], true.
+
+    No quotes (the setting's name says what it holds) and floats to 6 significant digits; a flag is written as
+    in the file. (Values in error messages keep their quotes: ``as_written``.)
+    """
+    if isinstance(value, float):
+        return f"{value:g}"
+    return as_written(value) if isinstance(value, bool) else str(value)
 
 
 def did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
@@ -90,7 +105,7 @@ def did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
 
 
 def _not_a_number(name: str, value: Any, wanted: str) -> ConfigError:
-    message = f"{name} must be {wanted}, got {shown(value)}"
+    message = f"{name} must be {wanted}, got {as_written(value)}"
     if isinstance(value, str):
         try:
             float(value)
@@ -106,7 +121,7 @@ def _number(name: str, value: Any, wanted: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise _not_a_number(name, value, wanted)
     if not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {shown(value)}", name)
+        raise ConfigError(f"{name} must be a finite number, got {as_written(value)}", name)
     return value
 
 
@@ -122,13 +137,13 @@ def real(
     def check(name: str, value: Any) -> float:
         number = _number(name, value, "a number")
         if above is not None and not number > above:
-            raise ConfigError(f"{name} must be > {shown(above)}, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be > {as_written(above)}, got {as_written(value)}", name)
         if at_least is not None and not number >= at_least:
-            raise ConfigError(f"{name} must be >= {shown(at_least)}, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be >= {as_written(at_least)}, got {as_written(value)}", name)
         if below is not None and not number < below:
-            raise ConfigError(f"{name} must be < {shown(below)}, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be < {as_written(below)}, got {as_written(value)}", name)
         if at_most is not None and not number <= at_most:
-            raise ConfigError(f"{name} must be <= {shown(at_most)}, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be <= {as_written(at_most)}, got {as_written(value)}", name)
         return float(number)
 
     return check
@@ -140,11 +155,11 @@ def whole(at_least: int, at_most: int) -> Rule:
     def check(name: str, value: Any) -> int:
         number = _number(name, value, "a whole number")
         if not isinstance(number, numbers.Integral) and not float(number).is_integer():
-            raise ConfigError(f"{name} must be a whole number, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be a whole number, got {as_written(value)}", name)
         if number < at_least:
-            raise ConfigError(f"{name} must be a whole number >= {at_least}, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be a whole number >= {at_least}, got {as_written(value)}", name)
         if number > at_most:
-            raise ConfigError(f"{name} must be a whole number <= {at_most}, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be a whole number <= {at_most}, got {as_written(value)}", name)
         return int(number)
 
     return check
@@ -156,7 +171,7 @@ def one_of(options: Sequence[str]) -> Rule:
     def check(name: str, value: Any) -> str:
         if not isinstance(value, str) or value not in options:
             hint = did_you_mean(value, options) if isinstance(value, str) else ""
-            raise ConfigError(f"{name} must be one of {', '.join(options)}, got {shown(value)}{hint}", name)
+            raise ConfigError(f"{name} must be one of {', '.join(options)}, got {as_written(value)}{hint}", name)
         return value
 
     return check
@@ -165,14 +180,14 @@ def one_of(options: Sequence[str]) -> Rule:
 def text(name: str, value: Any) -> str:
     """Any string."""
     if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string in quotes, got {shown(value)}", name)
+        raise ConfigError(f"{name} must be a string in quotes, got {as_written(value)}", name)
     return value
 
 
 def flag(name: str, value: Any) -> bool:
     """true or false (not 0/1, not "yes")."""
     if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {shown(value)}", name)
+        raise ConfigError(f"{name} must be true or false, got {as_written(value)}", name)
     return value
 
 
@@ -183,7 +198,7 @@ def dataset_name(name: str, value: Any) -> str:
     hint = did_you_mean(value, BUILTIN_DATASETS) if isinstance(value, str) else ""
     raise ConfigError(
         f"{name} must be one of {', '.join(BUILTIN_DATASETS)} or a path ending in .csv or .npz, "
-        f"got {shown(value)}{hint}",
+        f"got {as_written(value)}{hint}",
         name,
     )
 
@@ -193,7 +208,7 @@ def sample_count(name: str, value: Any) -> int:
     count = whole(0, 1_000_000)(name, value)
     if 0 < count < 8:
         raise ConfigError(
-            f"{name} must be 0 (the dataset's default) or a whole number >= 8, got {shown(value)}", name
+            f"{name} must be 0 (the dataset's default) or a whole number >= 8, got {as_written(value)}", name
         )
     return count
 
@@ -203,7 +218,7 @@ def list_of(item_rule: Rule, example: str, max_items: int | None = None, noun: s
 
     def check(name: str, value: Any) -> list:
         if not isinstance(value, list):
-            raise ConfigError(f"{name} must be a list like {example}, got {shown(value)}", name)
+            raise ConfigError(f"{name} must be a list like {example}, got {as_written(value)}", name)
         if max_items is not None and len(value) > max_items:
             raise ConfigError(f"{name} has {len(value)} {noun}; at most {max_items} are allowed", name)
         return [item_rule(f"{name}[{i}]", item) for i, item in enumerate(value)]

@@ -39,6 +39,8 @@ from nntui.train.config.rules import (
     TASKS,
     ConfigError,
     Rule,
+    as_logged,
+    as_written,
     dataset_name,
     did_you_mean,
     flag,
@@ -47,7 +49,6 @@ from nntui.train.config.rules import (
     one_of,
     real,
     sample_count,
-    shown,
     text,
     whole,
 )
@@ -321,17 +322,25 @@ class RunConfig:
         """Plain nested dicts, {"optimizer": {"lr": 0.01, ...}, ...}; lists are copies."""
         return dataclasses.asdict(self)
 
+    def changes_from(self, before: RunConfig) -> list[str]:
+        """Each setting that differs from ``before``, as the run's log shows it (``as_logged``), by name:
+        ``["optimizer.lr 0.01 -> 0.1", "optimizer.name adam -> sgd"]``."""
+        old, new = before.to_dict(), self.to_dict()
+        return sorted(f"{section}.{key} {as_logged(old[section][key])} -> {as_logged(value)}"
+                      for section, values in new.items() for key, value in values.items()
+                      if old[section][key] != value)
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
         """Build and validate a config from nested dicts; missing sections and keys keep their defaults."""
         if not isinstance(d, Mapping):
-            raise ConfigError(f"a config must be a table of sections, got {shown(d)}")
+            raise ConfigError(f"a config must be a table of sections, got {as_written(d)}")
         sections = {}
         for section_name, values in d.items():
             if section_name not in SECTIONS:
                 raise ConfigError(_unknown_section_message(section_name, values))
             if not isinstance(values, Mapping):
-                raise ConfigError(f"[{section_name}] must be a section of keys, got {shown(values)}")
+                raise ConfigError(f"[{section_name}] must be a section of keys, got {as_written(values)}")
             known = _field_names(section_name)
             for key in values:
                 if key not in known:
