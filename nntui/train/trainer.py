@@ -27,7 +27,7 @@ import numpy as np
 
 from nntui import nn
 from nntui.nn import Dropout, Linear, Sequential, activation
-from nntui.train.config import ConfigError, RunConfig, apply_overrides, as_logged
+from nntui.train.config import ConfigError, RunConfig, apply_overrides, as_logged, validate_field
 from nntui.train.data import Dataset, class_count_datasets, load_dataset
 from nntui.train.metrics import EpochRecord, History, LossUnits
 from nntui.train.timeline import Timeline
@@ -286,9 +286,7 @@ class Trainer:
 
     def set_lr(self, lr: float) -> float:
         """Change the learning rate; the very next batch uses it. Returns the value applied."""
-        lr = float(lr)
-        if not (math.isfinite(lr) and 0 < lr <= 10):
-            raise ConfigError(f"optimizer.lr must be > 0 and <= 10, got {lr:g}", "optimizer.lr")
+        lr = validate_field("optimizer.lr", lr)  # the config's own rule for it
         if lr != self.optimizer.lr:
             self.timeline.note(self.step_count, self.epoch, "lr", f"{as_logged(self.optimizer.lr)} -> {as_logged(lr)}")
             self.optimizer.lr = lr
@@ -327,9 +325,7 @@ class Trainer:
         """
         state = self.timeline.state_at(epoch, self.history)  # raises first: nothing changes for an epoch not kept
         if lr is not None:
-            lr = float(lr)
-            if not (math.isfinite(lr) and 0 < lr <= 10):
-                raise ConfigError(f"optimizer.lr must be > 0 and <= 10, got {lr:g}", "optimizer.lr")
+            lr = validate_field("optimizer.lr", lr)
         left_at = self.step_count
         self.timeline.abandon(self.history.copy(), left_at)
         self.timeline.forget_after(epoch)
