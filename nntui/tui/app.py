@@ -40,7 +40,7 @@ from nntui.train.trainer import only_optimizer_differs
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
 from nntui.tui.lifeline import Lifeline
 from nntui.tui.runs_screen import RunsScreen, ghost_series, rewind_marks
-from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, SaveScreen
+from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, HelpSection, SaveScreen
 from nntui.tui.views.base import InsightView
 from nntui.tui.views.boundary import BoundaryView
 from nntui.tui.views.digits import DigitsView
@@ -49,7 +49,7 @@ from nntui.tui.views.math import MathView
 from nntui.tui.views.weights import WeightsView
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.gradients import GradientTable
-from nntui.tui.widgets.hyperparams import HyperParamsForm, spoken_name
+from nntui.tui.widgets.hyperparams import FieldInput, HyperParamsForm, spoken_name
 from nntui.tui.widgets.learning_picture import LearningPicture
 from nntui.tui.widgets.status import StatusLine
 
@@ -71,6 +71,20 @@ WIDE = 120  # from this width the Train tab shows both side panes
 
 
 PACE_KEYS = Binding.Group("pace", compact=True)  # s and f share one Footer entry: "s f pace"
+#: The tabs in order, by tab id, with the titles the tab bar and the help show; keys 1 to 8 open them.
+TABS: dict[str, str] = {"train": "Train", "model": "Model", "gradients": "Grads",
+                        **{tab: view.TITLE for tab, view in VIEWS.items()}}
+# The explanations that two or more keys share (one row of the help screen each).
+LR_KEYS_HELP = "raise / lower the learning rate (x2 / /2), from the next batch on"
+TAB_KEYS_HELP = "tabs: " + ", ".join(TABS.values())
+PANE_KEYS_HELP = "hide or show the model (left) and gradient (right) side panes on the Train tab"
+PACE_KEYS_HELP = "pace: slower / faster, from 1 step a second to full speed (shown on the status line)"
+QUIT_KEYS_HELP = "quit, also while training (^q also from inside a text field)"
+
+
+def tab_label(tab: str) -> str:
+    """The tab bar's label of ``tab``: its key and its title, "3 Grads"."""
+    return f"{list(TABS).index(tab) + 1} {TABS[tab]}"
 
 
 class DataLoadProgress(Message):
@@ -107,33 +121,43 @@ class NNTuiApp(App):
     AUTO_FOCUS = ""  # nothing focused at start, so the single-letter keys work at once
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-narrow"), (60, "-narrow"), (80, "-medium"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-too-short"), (16, "-tall")]
+    # The tooltip is each key's long explanation: the Footer shows it on hover and the help screen (?) lists it;
+    # keys that share one explanation share a row of the help ("+ / -").
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_run", "Run", key_display="space"),
-        Binding("n", "step_once", "Step"),
-        Binding("r", "reset", "Reset"),
-        Binding("plus,equals_sign", "lr_up", "lr×2", key_display="+"),
-        Binding("minus", "lr_down", "lr÷2", key_display="-"),
-        Binding("1", "show_tab('train')", "Train", show=False),
-        Binding("2", "show_tab('model')", "Model", show=False),
-        Binding("3", "show_tab('gradients')", "Gradients", show=False),
-        Binding("4", "show_tab('health')", "Health", show=False),
-        Binding("5", "show_tab('weights')", "Weights", show=False),
-        Binding("6", "show_tab('boundary')", "Boundary", show=False),
-        Binding("7", "show_tab('digits')", "Digits", show=False),
-        Binding("8", "show_tab('math')", "Math", show=False),
-        Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="["),
-        Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]"),
-        Binding("escape", "leave_field", "Leave field", show=False),
-        Binding("s", "pace('slower')", "Slower", group=PACE_KEYS),
-        Binding("f", "pace('faster')", "Faster", group=PACE_KEYS),
-        Binding("F,shift+f", "pace('full')", "Full speed", key_display="F", show=False),
-        Binding("g", "gradient_check", "Grad check", show=False),
-        Binding("l", "find_lr", "Find lr", show=False),
-        Binding("b", "runs", "Runs", show=False),
-        Binding("ctrl+s", "save", "Save", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+z", "suspend_process", "Suspend", show=False),
+        Binding("space", "toggle_run", "Run", key_display="space", tooltip="start, pause or resume training"),
+        Binding("n", "step_once", "Step", tooltip="train exactly one batch (then paused)"),
+        Binding("r", "reset", "Reset", tooltip="reset: new weights from the seed (asks when a run has progress)"),
+        Binding("plus,equals_sign", "lr_up", "lr×2", key_display="+", tooltip=LR_KEYS_HELP),
+        Binding("minus", "lr_down", "lr÷2", key_display="-", tooltip=LR_KEYS_HELP),
+        *(Binding(str(number), f"show_tab('{tab}')", title, show=False, tooltip=TAB_KEYS_HELP)
+          for number, (tab, title) in enumerate(TABS.items(), start=1)),
+        Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="[",
+                tooltip=PANE_KEYS_HELP),
+        Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]",
+                tooltip=PANE_KEYS_HELP),
+        Binding("escape", "leave_field", "Leave field", show=False,
+                tooltip="leave a field; tab moves between panes and fields"),
+        Binding("s", "pace('slower')", "Slower", group=PACE_KEYS, tooltip=PACE_KEYS_HELP),
+        Binding("f", "pace('faster')", "Faster", group=PACE_KEYS, tooltip=PACE_KEYS_HELP),
+        Binding("F,shift+f", "pace('full')", "Full speed", key_display="F", show=False,
+                tooltip="full speed on/off (built-in data starts at a pace you can watch, your own data at full speed)"),
+        Binding("g", "gradient_check", "Grad check", show=False,
+                tooltip="gradient check: the backward pass against finite differences"),
+        Binding("l", "find_lr", "Find lr", show=False,
+                tooltip="learning-rate finder: the range test on a copy of the model; enter adopts its suggestion"),
+        Binding("b", "runs", "Runs", show=False,
+                tooltip="runs: earlier runs as ghost curves (space shows/hides), kept epochs to go back to (enter), "
+                        "the log"),
+        Binding("ctrl+s", "save", "Save", show=False,
+                tooltip="save the run to a file; nntui --load FILE reopens it"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        # Textual's own palette and ctrl+q bindings, declared here to carry our explanations (Textual then adds none).
+        Binding("ctrl+p", "command_palette", "palette", show=False, priority=True,
+                tooltip="command palette: every action by name"),
+        Binding("q", "quit", "Quit", tooltip=QUIT_KEYS_HELP),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, tooltip=QUIT_KEYS_HELP),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False,
+                tooltip="suspend to the shell; fg brings the app back"),
     ]
 
     def __init__(self, config: RunConfig | None = None, *, session: TrainingSession | None = None,
@@ -189,7 +213,7 @@ class NNTuiApp(App):
         with Container(id="main"):
             yield StatusLine(id="status")
             with TabbedContent(initial="train", id="tabs"):
-                with TabPane("1 Train", id="train"), Horizontal(id="train-row"):
+                with TabPane(tab_label("train"), id="train"), Horizontal(id="train-row"):
                     yield Static("", id="model-summary", markup=False)
                     with Vertical(id="charts"):
                         with Container(id="loss-box", classes="chart-box"):
@@ -199,12 +223,12 @@ class NNTuiApp(App):
                     with Vertical(id="right-pane"):
                         yield GradientTable(id="side-gradients", compact=True)
                         yield LearningPicture(id="learning-picture")
-                with TabPane("2 Model", id="model"):
+                with TabPane(tab_label("model"), id="model"):
                     yield Static("", id="pending-change", markup=False)
                     with Horizontal(id="model-row"):
                         yield self._architecture_editor()
                         yield HyperParamsForm(self.config, id="hyperparams", blink=self.blink)
-                with TabPane("3 Grads", id="gradients"):
+                with TabPane(tab_label("gradients"), id="gradients"):
                     yield Static(
                         "How big is each layer's gradient, and how much does a step change its weights? "
                         "Healthy: upd/W near 1e-3; a |dW| shrinking layer by layer toward the input means "
@@ -213,8 +237,8 @@ class NNTuiApp(App):
                     yield GradientTable(id="gradients-table")
                     with Container(id="grad-box", classes="chart-box"):
                         yield MetricChart(id="grad-chart")
-                for number, (tab, view_class) in enumerate(VIEWS.items(), start=4):
-                    with TabPane(f"{number} {view_class.TITLE}", id=tab):
+                for tab, view_class in VIEWS.items():
+                    with TabPane(tab_label(tab), id=tab):
                         yield view_class(id=f"{tab}-view")
         yield Static("nntui needs a terminal of at least 60x16: please enlarge the window.",
                      id="too-small", markup=False)
@@ -654,7 +678,13 @@ class NNTuiApp(App):
         self.push_screen(RunsScreen(self.session.timeline, self.hidden_runs), go_back)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[HelpSection]:
+        """What the help screen lists: the app's keys, the Model tab's, then each explaining view's own."""
+        return [HelpSection("", "", (type(self),)),
+                HelpSection("Model tab", "architecture editor (when focused):", (ArchitectureEditor, FieldInput)),
+                *(HelpSection(f"{view.TITLE} tab", "", (view,)) for view in VIEWS.values())]
 
     def action_save(self) -> None:
         s = self.session

@@ -1,70 +1,93 @@
-"""Modal screens: the help screen, a yes/no question, the gradient check and saving the run."""
+"""Modal screens: the help screen (built from the bindings), a yes/no question, the gradient check, saving the run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from nntui.tui.widgets.fields import OrderedInput
 
-#: (key, what it does) for the help screen and the README; the app's BINDINGS carry the same descriptions.
-KEYS = [
-    ("space", "start, pause or resume training"),
-    ("n", "train exactly one batch (then paused)"),
-    ("r", "reset: new weights from the seed (asks when a run has progress)"),
-    ("+ / -", "raise / lower the learning rate (x2 / /2), from the next batch on"),
-    ("1 ... 8", "tabs: Train, Model, Grads, Health, Weights, Boundary, Digits, Math"),
-    ("[ / ]", "hide or show the model (left) and gradient (right) side panes on the Train tab"),
-    ("tab", "move between panes and fields; escape leaves a field"),
-    ("s / f", "pace: slower / faster, from 1 step a second to full speed (shown on the status line)"),
-    ("F", "full speed on/off (built-in data starts at a pace you can watch, your own data at full speed)"),
-    ("g", "gradient check: the backward pass against finite differences"),
-    ("l", "learning-rate finder: the range test on a copy of the model; enter adopts its suggestion"),
-    ("b", "runs: earlier runs as ghost curves (space shows/hides), kept epochs to go back to (enter), the log"),
-    ("ctrl+s", "save the run to a file; nntui --load FILE reopens it"),
-    ("?", "this help"),
-    ("ctrl+p", "command palette: every action by name"),
-    ("q", "quit (also while training)"),
-    ("", ""),
-    ("Model tab", "architecture editor (when focused):"),
-    ("a / x", "add a hidden layer after the selected one / remove it"),
-    ("K / J", "move the selected layer up / down"),
-    ("> / < / w", "double / halve / type the selected width"),
-    ("t / o", "cycle the activation / the output loss"),
-    ("enter", "in a hyperparameter field: apply it (the learning rate at once; others on reset)"),
-    ("", ""),
-    ("Weights tab", "left / right (or , / .): previous / next layer"),
-    ("Digits tab", "c confusion matrix, m mistakes, f first-layer weights, left / right: page"),
-    ("Math tab", "left / right: previous / next step; up / down: another sample; v: train / validation"),
-]
+
+@dataclass(frozen=True)
+class HelpSection:
+    """One part of the help screen: a title ("" for the keys that work everywhere), a line saying where its keys
+    work, and the classes whose BINDINGS it lists (e.g. the app's class, or a widget's)."""
+
+    title: str
+    note: str
+    owners: tuple[type[DOMNode], ...]
+
+
+def help_rows(owners: Iterable[type[DOMNode]], key_display: Callable[[Binding], str]) -> list[tuple[str, str]]:
+    """(keys, explanation) rows for the bindings each class of ``owners`` declares (its BINDINGS, as written: one
+    Binding for "x,delete") that a person should know about: those with a tooltip, and those the Footer shows
+    (explained by their description).
+
+    The tooltip is the long explanation; bindings that share one share a row ("+ / -"). ``key_display`` is
+    ``App.get_key_display``, so keys read as the Footer shows them; a binding's own ``key_display`` wins.
+    """
+    rows: dict[str, list[str]] = {}  # explanation -> the keys that do it, in declaration order
+    for owner in owners:
+        for binding in owner.BINDINGS:
+            binding = binding if isinstance(binding, Binding) else Binding(*binding)
+            explanation = binding.tooltip or (binding.description if binding.show else "")
+            if explanation:
+                keys = rows.setdefault(explanation, [])
+                shown = binding.key_display or "/".join(key_display(key) for key in Binding.make_bindings([binding]))
+                if shown not in keys:
+                    keys.append(shown)
+    return [(_joined(keys), explanation) for explanation, keys in rows.items()]
+
+
+def _joined(keys: list[str]) -> str:
+    """The keys of one row: "1 ... 8" for a run of digits, "+ / -", or "←/, →/." when a key shows alternatives."""
+    if len(keys) > 2 and all(key.isdigit() for key in keys) and \
+            [int(key) for key in keys] == list(range(int(keys[0]), int(keys[0]) + len(keys))):
+        return f"{keys[0]} ... {keys[-1]}"
+    return (" " if any("/" in key for key in keys) else " / ").join(keys)
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key, in one table; escape, ? or q closes it; up/down/page keys scroll."""
+    """Every key, in one table built from the bindings of ``sections``; escape, ? or q closes it; up/down/page keys
+    scroll. Sections without a key worth listing are left out."""
 
     AUTO_FOCUS = "#help-box"  # so the keyboard scrolls it at 80x24
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def __init__(self, sections: Iterable[HelpSection]) -> None:
+        super().__init__()
+        self.sections = list(sections)
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
         table.add_column(no_wrap=True, style="bold")
         table.add_column()  # wraps with its own indent
-        for key, text in KEYS:
-            table.add_row(key, text)
+        for section in self.sections:
+            rows = help_rows(section.owners, self.app.get_key_display)
+            if not rows:
+                continue
+            if section.title:
+                table.add_row("", "")
+                table.add_row(Text(section.title), Text(section.note))
+            for keys, explanation in rows:
+                table.add_row(Text(keys), Text(explanation))
         with VerticalScroll(id="help-box"):
             yield Static("nntui: build, train and watch a neural network written from scratch in NumPy\n",
                          markup=False)
-            yield Static(table)
+            yield Static(table, id="help-keys")
             yield Static("\nThe learning rate changes on the very next batch. Changes to the model, data or "
-                         "optimizer take effect on reset.\nescape closes this screen; up/down scroll it.",
-                         markup=False)
+                         "optimizer take effect on reset.\n^ means ctrl (^s: ctrl+s). escape closes this screen; "
+                         "up/down scroll it.", markup=False)
 
 
 class ConfirmScreen(ModalScreen[bool]):

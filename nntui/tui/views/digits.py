@@ -59,12 +59,15 @@ class DigitsView(InsightView):
 
     TITLE: ClassVar[str] = "Digits"
     EXPLANATION: ClassVar[str] = "Validation mistakes, and the pixel patterns the first layer responds to."
+    # The keys' explanations in the Footer (on hover) and the help screen, one row per explanation.
+    PAGES_HELP = "pages: confusion matrix / mistakes / first-layer weights"
+    PAGE_STEP_HELP = "previous / next page"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "show_page('confusion')", "Confusion"),
-        Binding("m", "show_page('mistakes')", "Mistakes"),
-        Binding("f", "show_page('weights')", "1st-layer W"),
-        Binding("left", "cycle_page(-1)", "Previous page", show=False),
-        Binding("right", "cycle_page(1)", "Next page", show=False),
+        Binding("c", "show_page('confusion')", "Confusion", tooltip=PAGES_HELP),
+        Binding("m", "show_page('mistakes')", "Mistakes", tooltip=PAGES_HELP),
+        Binding("f", "show_page('weights')", "1st-layer W", tooltip=PAGES_HELP),
+        Binding("left", "cycle_page(-1)", "Previous page", show=False, tooltip=PAGE_STEP_HELP),
+        Binding("right", "cycle_page(1)", "Next page", show=False, tooltip=PAGE_STEP_HELP),
     ]
     DEFAULT_CSS = """
     DigitsView { height: 1fr; padding: 0 1; }

@@ -33,14 +33,18 @@ class MathView(InsightView, can_focus=True):
     TITLE: ClassVar[str] = "Math"
     EXPLANATION: ClassVar[str] = "One sample through the network and back: every number both passes compute."
 
+    # The keys' explanations in the Footer (on hover) and the help screen, one row per explanation.
+    STEP_HELP = "next / previous step of the forward and backward pass"
+    SAMPLE_HELP = "next / previous sample"
+    ENDS_HELP = "first / last step"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right,full_stop", "move_step(1)", "Next step", key_display="→/."),
-        Binding("left,comma", "move_step(-1)", "Prev step", key_display="←/,"),
-        Binding("down,greater_than_sign", "move_sample(1)", "Next sample", key_display="↓/>"),
-        Binding("up,less_than_sign", "move_sample(-1)", "Prev sample", key_display="↑/<"),
-        Binding("home", "first_step", "First step", show=False),
-        Binding("end", "last_step", "Last step", show=False),
-        Binding("v", "toggle_split", "Train/val", show=False),
+        Binding("right,full_stop", "move_step(1)", "Next step", key_display="→/.", tooltip=STEP_HELP),
+        Binding("left,comma", "move_step(-1)", "Prev step", key_display="←/,", tooltip=STEP_HELP),
+        Binding("down,greater_than_sign", "move_sample(1)", "Next sample", key_display="↓/>", tooltip=SAMPLE_HELP),
+        Binding("up,less_than_sign", "move_sample(-1)", "Prev sample", key_display="↑/<", tooltip=SAMPLE_HELP),
+        Binding("home", "first_step", "First step", show=False, tooltip=ENDS_HELP),
+        Binding("end", "last_step", "Last step", show=False, tooltip=ENDS_HELP),
+        Binding("v", "toggle_split", "Train/val", show=False, tooltip="samples from the training / validation set"),
         Binding("pageup", "scroll_page_up", "Scroll up", show=False),
         Binding("pagedown", "scroll_page_down", "Scroll down", show=False),
     ]

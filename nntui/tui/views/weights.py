@@ -126,9 +126,10 @@ class WeightsView(InsightView, can_focus=True):
     TITLE = "Weights"
     EXPLANATION = "Weights, gradient and last update of one layer: blue < 0, white = 0, red > 0."
 
+    LAYER_KEYS_HELP = "previous / next layer"  # the keys' explanation in the Footer and the help screen
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,comma", "change_layer(-1)", "Prev layer", key_display="←/,"),
-        Binding("right,full_stop", "change_layer(1)", "Next layer", key_display="→/."),
+        Binding("left,comma", "change_layer(-1)", "Prev layer", key_display="←/,", tooltip=LAYER_KEYS_HELP),
+        Binding("right,full_stop", "change_layer(1)", "Next layer", key_display="→/.", tooltip=LAYER_KEYS_HELP),
     ]
 
     DEFAULT_CSS = """

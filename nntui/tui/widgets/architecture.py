@@ -83,18 +83,27 @@ class ArchitectureEditor(Widget, can_focus=True):
     # Footer groups: K/J show as one "move" entry, >/< as one "width" entry, so the keys fit in 80 columns.
     MOVE = Binding.Group("move", compact=True)
     RESIZE = Binding.Group("width", compact=True)
+    # The tooltips explain the keys in the Footer (on hover) and in the help screen, where keys sharing one
+    # explanation share a row ("K / J").
+    ADD_REMOVE_HELP = "add a hidden layer after the selected one / remove it"
+    MOVE_HELP = "move the selected layer up / down"
+    WIDTH_HELP = "double / halve / type the selected width"
+    CYCLE_HELP = "cycle the activation / the output loss"
+    SELECT_HELP = "select the previous / next layer"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add_layer", "add", tooltip="Add a hidden layer after the selected one"),
-        Binding("x,delete", "remove_layer", "remove", key_display="x"),
-        Binding("K,shift+k", "move_layer(-1)", "Move layer up", key_display="K", group=MOVE),
-        Binding("J,shift+j", "move_layer(1)", "Move layer down", key_display="J", group=MOVE),
-        Binding("greater_than_sign", "scale_width(2)", "Double width", key_display=">", group=RESIZE),
-        Binding("less_than_sign", "scale_width(0.5)", "Halve width", key_display="<", group=RESIZE),
-        Binding("w", "edit_width", "type", tooltip="Type the width of the selected layer"),
-        Binding("t", "cycle_activation", "activation"),
-        Binding("o", "cycle_loss", "loss"),
-        Binding("up,k", "move_cursor(-1)", "Previous layer", show=False),
-        Binding("down,j", "move_cursor(1)", "Next layer", show=False),
+        Binding("a", "add_layer", "add", tooltip=ADD_REMOVE_HELP),
+        Binding("x,delete", "remove_layer", "remove", key_display="x", tooltip=ADD_REMOVE_HELP),
+        Binding("K,shift+k", "move_layer(-1)", "Move layer up", key_display="K", group=MOVE, tooltip=MOVE_HELP),
+        Binding("J,shift+j", "move_layer(1)", "Move layer down", key_display="J", group=MOVE, tooltip=MOVE_HELP),
+        Binding("greater_than_sign", "scale_width(2)", "Double width", key_display=">", group=RESIZE,
+                tooltip=WIDTH_HELP),
+        Binding("less_than_sign", "scale_width(0.5)", "Halve width", key_display="<", group=RESIZE,
+                tooltip=WIDTH_HELP),
+        Binding("w", "edit_width", "type", tooltip=WIDTH_HELP),
+        Binding("t", "cycle_activation", "activation", tooltip=CYCLE_HELP),
+        Binding("o", "cycle_loss", "loss", tooltip=CYCLE_HELP),
+        Binding("up,k", "move_cursor(-1)", "Previous layer", show=False, key_display="↑/k", tooltip=SELECT_HELP),
+        Binding("down,j", "move_cursor(1)", "Next layer", show=False, key_display="↓/j", tooltip=SELECT_HELP),
     ]
 
     DEFAULT_CSS = """

@@ -150,6 +150,15 @@ class DataFileValidator(Validator):
         return self.failure(problem) if problem else self.success()
 
 
+class FieldInput(OrderedInput):
+    """A text field of the form: Enter applies its value (Input's own submit, declared again with its explanation)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Apply", show=False, key_display="enter",
+                tooltip="in a hyperparameter field: apply it (the learning rate at once; others on reset)"),
+    ]
+
+
 class FieldSelect(Select, inherit_bindings=False):
     """A Select that opens with Enter only: Up/Down move between fields and Space stays the app's key."""
 
@@ -254,7 +263,7 @@ class HyperParamsForm(Widget):
             )
             yield self._row(
                 LABELS[FILE_FIELD],
-                OrderedInput(
+                FieldInput(
                     self._shown[FILE_FIELD],
                     placeholder="a .csv or .npz file",
                     compact=True,
@@ -274,7 +283,7 @@ class HyperParamsForm(Widget):
                 ),
             )
             for dotted, label in TEXT_FIELDS:
-                field = OrderedInput(
+                field = FieldInput(
                     self._shown[dotted],
                     compact=True,
                     validators=[FieldValidator(dotted)],
