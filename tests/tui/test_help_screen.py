@@ -8,6 +8,7 @@ worth knowing is one the Footer shows or one that carries a tooltip (its long ex
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import ClassVar
 
 from pilot_helpers import make_app, running
@@ -21,6 +22,7 @@ from nntui.tui.screens import HelpScreen, help_rows
 from nntui.tui.widgets.architecture import ArchitectureEditor
 from nntui.tui.widgets.hyperparams import FieldInput
 
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 #: Help section title -> the key that opens its tab ("" : the keys that work everywhere).
 SECTIONS = {"": None, "Model tab": "2", "Weights tab": "5", "Digits tab": "7", "Math tab": "8"}
 
@@ -148,3 +150,25 @@ def test_help_rows_merge_keys_that_share_an_explanation():
     assert rows == [("+ / -", "raise / lower it"), ("1 ... 4", "go to a tab"), ("→/. ←/,", "next / previous"),
                     ("c", "Count"), ("^s", "save")]
 
+
+def readme_keys(app) -> set[str]:
+    """The keys named in the first column of the README's key table, shown as the help shows them."""
+    table = re.search(r"^\| key \| action \|\n\|---\|---\|\n((?:\|.*\n)+)", README, re.MULTILINE).group(1)
+    keys: set[str] = set()
+    for row in table.splitlines():
+        cell = row.split("|")[1]
+        for first, last in re.findall(r"`(\d)` \.\.\. `(\d)`", cell):
+            keys |= {str(n) for n in range(int(first), int(last) + 1)}
+        for token in re.findall(r"`([^`]+)`", cell):  # as typed ("ctrl+s", "escape"): as Textual shows it
+            keys |= {app.get_key_display(binding) for binding in Binding.make_bindings([Binding(token, "")])}
+    return keys
+
+
+def test_the_readme_key_table_names_the_keys_the_help_lists():
+    app = make_app()
+    listed = {section.title: set().union(*(keys_in(keys) for keys, _ in help_rows(section.owners, app.get_key_display)))
+              for section in app.help_sections()}
+    in_readme = readme_keys(app)
+    assert listed[""] <= in_readme, f"keys the README's table leaves out: {sorted(listed[''] - in_readme)}"
+    anywhere = set().union(*listed.values()) | {"tab"}  # tab: Textual's own focus key, also in the table
+    assert in_readme <= anywhere, f"keys in the README's table with no binding: {sorted(in_readme - anywhere)}"
