@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -114,6 +115,7 @@ def run(sizes: list[int], n_features: int, repeat: int, folder: Path, out=None) 
     warm_up = write_files(folder, 100, n_features, seed=1)
     for n_rows in sizes:
         paths = write_files(folder, n_rows, n_features)
+        os.sync()  # the files on disk before timing: writing back their pages would slow both sides unevenly
         for label, ours_file, ours, theirs_file, theirs in pairs:
             mine, reference = [], []
             for _ in range(repeat):  # interleaved, so a busy moment hurts both sides alike
