@@ -446,3 +446,17 @@ async def test_set_value_of_a_file_dataset_fills_the_file_field():
         assert app.query_one("#data-file", Input).value == "runs/points.csv"
         assert app.query_one("#data-dataset", Select).is_blank()
         assert app.changes == []
+
+
+def test_the_form_shows_numbers_as_the_runs_log_writes_them_and_reads_them_back():
+    from nntui.train.config import apply_overrides, as_logged, parse_field
+    from nntui.tui.widgets.hyperparams import TEXT_FIELDS, shown_values
+
+    config = apply_overrides(default_config("spiral"), {"optimizer.lr": 0.1 + 0.2, "optimizer.weight_decay": 1e-05})
+    shown = shown_values(config)
+    assert (shown["optimizer.lr"], shown["optimizer.weight_decay"], shown["training.batch_size"]) == ("0.3", "1e-05", "32")
+    for dotted, _label in TEXT_FIELDS:
+        section, name = dotted.split(".")
+        value = getattr(getattr(config, section), name)
+        assert shown[dotted] == as_logged(value)  # the form and the log (lr 0.3 -> 0.6) write a setting alike
+        assert parse_field(dotted, shown[dotted]) == float(f"{value:.6g}"), dotted  # and it reads back

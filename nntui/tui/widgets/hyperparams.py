@@ -26,7 +26,15 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
-from nntui.train.config import DATA_FILE_SUFFIXES, INITS, OPTIMIZERS, ConfigError, RunConfig, parse_field
+from nntui.train.config import (
+    DATA_FILE_SUFFIXES,
+    INITS,
+    OPTIMIZERS,
+    ConfigError,
+    RunConfig,
+    as_logged,
+    parse_field,
+)
 from nntui.train.data import BUILTIN_DATASETS
 from nntui.tui.widgets.fields import OrderedInput
 
@@ -92,7 +100,11 @@ _FIELD_BY_ID = {_widget_id(dotted): dotted for dotted in ALL_FIELDS}
 
 
 def shown_values(config: RunConfig) -> dict[str, Any]:
-    """What each field shows for a config: text for the inputs, the chosen value (or Select.NULL) for lists."""
+    """What each field shows for a config: text for the inputs, the chosen value (or Select.NULL) for lists.
+
+    An input shows its number as the run's log writes it (``as_logged``: 0.01, 1e-05, 32), which is also text
+    ``parse_field`` reads back.
+    """
     dataset = config.data.dataset
     builtin = dataset in BUILTIN_DATASETS
     shown: dict[str, Any] = {
@@ -103,15 +115,8 @@ def shown_values(config: RunConfig) -> dict[str, Any]:
     }
     for dotted, _ in TEXT_FIELDS:
         section, name = dotted.split(".")
-        shown[dotted] = format_value(getattr(getattr(config, section), name))
+        shown[dotted] = as_logged(getattr(getattr(config, section), name))
     return shown
-
-
-def format_value(value: Any) -> str:
-    """A value as a person would type it: 0.01, 1e-05, 32."""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 class FieldValidator(Validator):
