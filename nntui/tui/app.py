@@ -12,11 +12,13 @@ from __future__ import annotations
 import gc
 import shlex
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on, work
+from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
@@ -40,7 +42,15 @@ from nntui.train.trainer import only_optimizer_differs
 from nntui.tui.charts import EMPTY_MESSAGE, MetricChart, Series
 from nntui.tui.lifeline import Lifeline
 from nntui.tui.runs_screen import RunsScreen, ghost_series, rewind_marks
-from nntui.tui.screens import ConfirmScreen, GradientCheckScreen, HelpScreen, HelpSection, SaveScreen
+from nntui.tui.screens import (
+    ConfirmScreen,
+    GradientCheckScreen,
+    HelpScreen,
+    HelpSection,
+    SaveScreen,
+    explained,
+    shown_key,
+)
 from nntui.tui.views.base import InsightView
 from nntui.tui.views.boundary import BoundaryView
 from nntui.tui.views.digits import DigitsView
@@ -80,11 +90,28 @@ TAB_KEYS_HELP = "tabs: " + ", ".join(TABS.values())
 PANE_KEYS_HELP = "hide or show the model (left) and gradient (right) side panes on the Train tab"
 PACE_KEYS_HELP = "pace: slower / faster, from 1 step a second to full speed (shown on the status line)"
 QUIT_KEYS_HELP = "quit, also while training (^q also from inside a text field)"
+#: Actions with a key but no palette entry: the palette's own (it is open when its entries are read).
+NOT_IN_PALETTE = frozenset({"command_palette"})
 
 
 def tab_label(tab: str) -> str:
     """The tab bar's label of ``tab``: its key and its title, "3 Grads"."""
     return f"{list(TABS).index(tab) + 1} {TABS[tab]}"
+
+
+def palette_title(binding: Binding) -> str:
+    """The command palette's name for what ``binding`` does, which is also what the palette searches.
+
+    A key the Footer shows has a terse label ("lr×2"), so its title adds its explanation: "lr×2: raise / lower the
+    learning rate ...", or the explanation alone when it starts with the label ("Reset: new weights ..."). A key
+    the Footer leaves out has its full name as its description ("Gradient check", "Show the Model tab").
+    """
+    if not binding.show:
+        return binding.description
+    explanation = explained(binding)
+    if explanation.lower().startswith(binding.description.lower()):
+        return explanation[:1].upper() + explanation[1:]
+    return f"{binding.description}: {explanation}"
 
 
 class DataLoadProgress(Message):
@@ -129,34 +156,35 @@ class NNTuiApp(App):
         Binding("r", "reset", "Reset", tooltip="reset: new weights from the seed (asks when a run has progress)"),
         Binding("plus,equals_sign", "lr_up", "lr×2", key_display="+", tooltip=LR_KEYS_HELP),
         Binding("minus", "lr_down", "lr÷2", key_display="-", tooltip=LR_KEYS_HELP),
-        *(Binding(str(number), f"show_tab('{tab}')", title, show=False, tooltip=TAB_KEYS_HELP)
+        *(Binding(str(number), f"show_tab('{tab}')", f"Show the {title} tab", show=False, tooltip=TAB_KEYS_HELP)
           for number, (tab, title) in enumerate(TABS.items(), start=1)),
-        Binding("left_square_bracket", "toggle_pane('left')", "Left pane", show=False, key_display="[",
+        Binding("left_square_bracket", "toggle_pane('left')", "Hide / show the model pane", show=False, key_display="[",
                 tooltip=PANE_KEYS_HELP),
-        Binding("right_square_bracket", "toggle_pane('right')", "Right pane", show=False, key_display="]",
+        Binding("right_square_bracket", "toggle_pane('right')", "Hide / show the gradient pane", show=False,
+                key_display="]",
                 tooltip=PANE_KEYS_HELP),
         Binding("escape", "leave_field", "Leave field", show=False,
                 tooltip="leave a field; tab moves between panes and fields"),
         Binding("s", "pace('slower')", "Slower", group=PACE_KEYS, tooltip=PACE_KEYS_HELP),
         Binding("f", "pace('faster')", "Faster", group=PACE_KEYS, tooltip=PACE_KEYS_HELP),
-        Binding("F,shift+f", "pace('full')", "Full speed", key_display="F", show=False,
+        Binding("F,shift+f", "pace('full')", "Full speed on / off", key_display="F", show=False,
                 tooltip="full speed on/off (built-in data starts at a pace you can watch, your own data at full speed)"),
-        Binding("g", "gradient_check", "Grad check", show=False,
+        Binding("g", "gradient_check", "Gradient check", show=False,
                 tooltip="gradient check: the backward pass against finite differences"),
-        Binding("l", "find_lr", "Find lr", show=False,
+        Binding("l", "find_lr", "Find a learning rate", show=False,
                 tooltip="learning-rate finder: the range test on a copy of the model; enter adopts its suggestion"),
-        Binding("b", "runs", "Runs", show=False,
+        Binding("b", "runs", "Runs and rewind", show=False,
                 tooltip="runs: earlier runs as ghost curves (space shows/hides), kept epochs to go back to (enter), "
                         "the log"),
-        Binding("ctrl+s", "save", "Save", show=False,
+        Binding("ctrl+s", "save", "Save the run", show=False,
                 tooltip="save the run to a file; nntui --load FILE reopens it"),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="help: every key and where it works"),
         # Textual's own palette and ctrl+q bindings, declared here to carry our explanations (Textual then adds none).
         Binding("ctrl+p", "command_palette", "palette", show=False, priority=True,
                 tooltip="command palette: every action by name"),
         Binding("q", "quit", "Quit", tooltip=QUIT_KEYS_HELP),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, tooltip=QUIT_KEYS_HELP),
-        Binding("ctrl+z", "suspend_process", "Suspend", show=False,
+        Binding("ctrl+z", "suspend_process", "Suspend to the shell", show=False,
                 tooltip="suspend to the shell; fg brings the app back"),
     ]
 
@@ -927,33 +955,30 @@ class NNTuiApp(App):
             self._start_training_loop()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Start / pause training", "space", self.action_toggle_run)
-        yield SystemCommand("Step one batch", "n: train exactly one mini-batch", self.action_step_once)
-        yield SystemCommand("Reset the run", "r: new weights from the seed", self.action_reset)
-        yield SystemCommand("Raise the learning rate", "+: multiply it by 2", self.action_lr_up)
-        yield SystemCommand("Lower the learning rate", "-: divide it by 2", self.action_lr_down)
-        tabs = [("train", "Train"), ("model", "Model"), ("gradients", "Gradients")]
-        tabs += [(tab, view.TITLE) for tab, view in VIEWS.items()]
-        for number, (tab, title) in enumerate(tabs, start=1):
-            yield SystemCommand(f"Show the {title} tab", f"{number}", lambda t=tab: self.action_show_tab(t))
-        yield SystemCommand("Hide / show the model pane", "[: the Train tab's left pane",
-                            lambda: self.action_toggle_pane("left"))
-        yield SystemCommand("Hide / show the gradient pane", "]: the Train tab's right pane",
-                            lambda: self.action_toggle_pane("right"))
-        yield SystemCommand("Train slower", "s: the next pace down, to 1 step a second",
-                            lambda: self.action_pace("slower"))
-        yield SystemCommand("Train faster", "f: the next pace up, to full speed", lambda: self.action_pace("faster"))
-        yield SystemCommand("Full speed on / off", "F: as fast as it trains, or back to the watching pace",
-                            lambda: self.action_pace("full"))
-        yield SystemCommand("Gradient check", "g: compare the gradients with finite differences",
-                            self.action_gradient_check)
-        yield SystemCommand("Runs and rewind", "b: earlier runs as ghost curves, kept epochs to go back to, the log",
-                            self.action_runs)
-        yield SystemCommand("Find a learning rate", "l: the range test on a copy of the model; enter adopts it",
-                            self.action_find_lr)
-        yield SystemCommand("Save the run", "ctrl+s: a checkpoint to reopen with nntui --load", self.action_save)
-        yield SystemCommand("Help: every key", "?", self.action_help)
+        """Textual's own entries (Theme, Keys, Screenshot, ...), then one for each action of the app's keys (except
+        Textual's Quit, which ours replaces: it names q and ^q)."""
+        ours = list(self.binding_commands())
+        replaced = {command.callback for command in ours}
+        yield from (command for command in super().get_system_commands(screen) if command.callback not in replaced)
+        yield from ours
+
+    def binding_commands(self) -> Iterator[SystemCommand]:
+        """A palette entry for each action of the app's keys that the help lists, built from its bindings: titled
+        by ``palette_title``, its help text the keys as the Footer shows them and, unless the title holds it, the
+        key's explanation ("g: gradient check: the backward pass ...")."""
+        by_action: dict[str, list[Binding]] = {}
+        for binding in self.BINDINGS:
+            binding = binding if isinstance(binding, Binding) else Binding(*binding)
+            if explained(binding) and binding.action not in NOT_IN_PALETTE:
+                by_action.setdefault(binding.action, []).append(binding)
+        for action, bindings in by_action.items():
+            title = palette_title(bindings[0])
+            keys = " / ".join(shown_key(binding, self.get_key_display) for binding in bindings)
+            explanation = explained(bindings[0])
+            help_text = keys if explanation.lower() in title.lower() else f"{keys}: {explanation}"
+            _namespace, name, parameters = parse_action(action)
+            method = getattr(self, f"action_{name}")
+            yield SystemCommand(title, help_text, partial(method, *parameters) if parameters else method)
 
 
 def loss_title(units: LossUnits) -> str:

@@ -40,13 +40,24 @@ def help_rows(owners: Iterable[type[DOMNode]], key_display: Callable[[Binding], 
     for owner in owners:
         for binding in owner.BINDINGS:
             binding = binding if isinstance(binding, Binding) else Binding(*binding)
-            explanation = binding.tooltip or (binding.description if binding.show else "")
-            if explanation:
+            if explanation := explained(binding):
                 keys = rows.setdefault(explanation, [])
-                shown = binding.key_display or "/".join(key_display(key) for key in Binding.make_bindings([binding]))
+                shown = shown_key(binding, key_display)
                 if shown not in keys:
                     keys.append(shown)
     return [(_joined(keys), explanation) for explanation, keys in rows.items()]
+
+
+def explained(binding: Binding) -> str:
+    """What the help says a key does: its tooltip; else, for a key the Footer shows, its description; else "" (a
+    key not worth listing)."""
+    return binding.tooltip or (binding.description if binding.show else "")
+
+
+def shown_key(binding: Binding, key_display: Callable[[Binding], str]) -> str:
+    """``binding``'s key as the Footer shows it: its own ``key_display`` ("+"), else each key it binds as Textual
+    shows it (``App.get_key_display``: "^s", "esc"), joined by "/"."""
+    return binding.key_display or "/".join(key_display(key) for key in Binding.make_bindings([binding]))
 
 
 def _joined(keys: list[str]) -> str:

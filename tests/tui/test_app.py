@@ -431,15 +431,6 @@ async def test_a_regression_run_charts_validation_r2_where_classification_shows_
         assert "val R²" in str(box.border_title)
 
 
-async def test_the_command_palette_lists_the_apps_commands():
-    app = make_app()
-    async with running(app):
-        titles = [command.title for command in app.get_system_commands(app.screen)]
-    for title in ("Start / pause training", "Step one batch", "Reset the run", "Raise the learning rate",
-                  "Lower the learning rate", "Show the Model tab", "Help: every key"):
-        assert title in titles
-
-
 async def test_resize_below_the_minimum_shows_the_enlarge_message():
     app = make_app()
     async with running(app) as pilot:
