@@ -89,7 +89,8 @@ def as_written(value: Any) -> str:
 
 
 def as_logged(value: Any) -> str:
-    """A valid setting as the run's log shows it, to be read rather than typed back: adam, 0.01, [64, 64], true.
+    """A valid setting as a person reads it: adam, 0.01, [64, 64], true. The run's log and the Model tab's
+    fields show settings so.
 
     No quotes (the setting's name says what it holds) and floats to 6 significant digits; a flag is written as
     in the file. (Values in error messages keep their quotes: ``as_written``.)
