@@ -402,7 +402,12 @@ def _loadtxt_blocks(path: Path, layout: CsvLayout, dtype, *, max_rows: int | Non
                 out = np.empty((estimate if max_rows is None else max_rows, *row_shape), dtype=dtype)
             elif filled + len(rows) > len(out):  # shorter rows further on: grow (in place, as a rule)
                 out.resize((max(filled + len(rows), int(len(out) * 1.25)), *row_shape), refcheck=False)
-            out[filled:filled + len(rows)] = rows
+            if structured:  # as bytes: NumPy copies those without the GIL, field by field it holds it (up to
+                # ~90 ms here, while the new pages are first touched: a key would wait that long)
+                out.view(np.uint8).reshape(len(out), -1)[filled:filled + len(rows)] = rows.view(np.uint8).reshape(
+                    len(rows), -1)
+            else:
+                out[filled:filled + len(rows)] = rows
             filled += len(rows)
         report(stage, READ_SHARE * done / size)
     return np.empty((0, *row_shape), dtype=dtype) if out is None else out[:filled]

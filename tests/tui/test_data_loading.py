@@ -21,16 +21,22 @@ from nntui.tui.widgets.status import StatusLine
 BIG_ROWS = 300_000
 
 
-@pytest.fixture(scope="module")
-def big_csv(tmp_path_factory):
-    """300k rows x 8 features and a 0/1 label (~24 MB): a load that takes a good fraction of a second."""
+@pytest.fixture(scope="module", params=["numbers", "words"])
+def big_csv(tmp_path_factory, request):
+    """300k rows x 8 features and a label (~24 MB): a load that takes a good fraction of a second. The labels
+    are 0/1 or words (read through another path: rows of numbers and text)."""
     path = tmp_path_factory.mktemp("big") / "big.csv"
     rng = np.random.default_rng(0)
     x = rng.normal(size=(BIG_ROWS, 8))
     label = (x[:, 0] + x[:, 1] > 0).astype(int)
-    body = np.column_stack([x, label])
-    np.savetxt(path, body, fmt=["%.5f"] * 8 + ["%d"], delimiter=",",
-               header=",".join([f"f{i}" for i in range(8)] + ["label"]), comments="")
+    header = ",".join([f"f{i}" for i in range(8)] + ["label"])
+    if request.param == "numbers":
+        np.savetxt(path, np.column_stack([x, label]), fmt=["%.5f"] * 8 + ["%d"], delimiter=",", header=header,
+                   comments="")
+    else:
+        lines = [",".join(f"{value:.5f}" for value in row) for row in x.tolist()]
+        words = np.array(["below", "above"])[label]
+        path.write_text(header + "\n" + "".join(f"{line},{word}\n" for line, word in zip(lines, words)))
     return path
 
 
