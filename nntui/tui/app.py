@@ -156,7 +156,8 @@ class NNTuiApp(App):
         Binding("r", "reset", "Reset", tooltip="reset: new weights from the seed (asks when a run has progress)"),
         Binding("plus,equals_sign", "lr_up", "lr×2", key_display="+", tooltip=LR_KEYS_HELP),
         Binding("minus", "lr_down", "lr÷2", key_display="-", tooltip=LR_KEYS_HELP),
-        *(Binding(str(number), f"show_tab('{tab}')", f"Show the {title} tab", show=False, tooltip=TAB_KEYS_HELP)
+        *(Binding(str(number), f"show_tab('{tab}')", f"Show the {title} tab" + ("" if tab == title.lower() else
+                  f" ({tab})"), show=False, tooltip=TAB_KEYS_HELP)  # ("Grads (gradients)": found by either)
           for number, (tab, title) in enumerate(TABS.items(), start=1)),
         Binding("left_square_bracket", "toggle_pane('left')", "Hide / show the model pane", show=False, key_display="[",
                 tooltip=PANE_KEYS_HELP),

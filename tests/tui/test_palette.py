@@ -75,13 +75,14 @@ async def test_the_palette_finds_entries_by_the_words_people_type_and_runs_them(
         await pilot.press("ctrl+p")
         await pilot.pause()
         found = {query: await palette_titles(app, pilot, query)
-                 for query in ("learning rate", "save", "gradient check", "runs", "grads", "weights", "pause")}
+                 for query in ("learning rate", "save", "gradient check", "runs", "grads", "gradients", "weights",
+                               "pause")}
         best = {title.split(":")[0] for title in found["learning rate"][:3]}
         assert best == {"lr×2", "lr÷2", "Find a learning rate"}, found["learning rate"]
         assert found["save"][0] == "Save the run"
         assert found["gradient check"][0] == "Gradient check"
         assert found["runs"][0] == "Runs and rewind"
-        assert found["grads"][0] == "Show the Grads tab"
+        assert found["grads"][0] == found["gradients"][0] == "Show the Grads tab (gradients)"
         assert "Show the Weights tab" in found["weights"][:2]  # (after "Reset: new weights ...")
         assert found["pause"][0] == "Run: start, pause or resume training"
         await palette_titles(app, pilot, "gradient check")
