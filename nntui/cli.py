@@ -413,7 +413,7 @@ class _LoadReporter:
         self.context.__enter__()
         return self
 
-    def on_progress(self, stage: str, fraction: float) -> None:  # may run in the loader's helper thread
+    def on_progress(self, stage: str, fraction: float) -> None:  # (called from the thread that loads)
         if not sys.stderr.isatty() or time.perf_counter() - self.started < 0.5:
             return
         with self.lock:
