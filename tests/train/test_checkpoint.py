@@ -11,27 +11,16 @@ import os
 
 import numpy as np
 import pytest
+from quick_runs import STEPS_PER_EPOCH, quick_config, steps
 
 from nntui.train.checkpoint import CheckpointError
-from nntui.train.config import apply_overrides, default_config
+from nntui.train.config import default_config
 from nntui.train.session import State, TrainingSession
-
-# 200 moons samples keep 160 for training: with batches of 16 an epoch is exactly 10 steps.
-STEPS_PER_EPOCH = 10
 
 
 def small_config(**overrides):
-    """A quick moons run: two small tanh layers, batches of 16, far more epochs than any test trains."""
-    settings = {"data.n_samples": 200, "model.hidden": [16, 16], "training.batch_size": 16,
-                "training.epochs": 50}
-    settings.update(overrides)
-    return apply_overrides(default_config("moons"), settings)
-
-
-def train_steps(session, n_steps):
-    for _ in range(n_steps):
-        session.step()
-    return session
+    """The quick moons run with far more epochs than any test trains."""
+    return quick_config({"training.epochs": 50}, overrides)
 
 
 def epochs_without_seconds(session):
@@ -66,7 +55,7 @@ def assert_same_run(mine, reference):
 def saved(tmp_path):
     """A real checkpoint, 3 steps into a small run."""
     path = tmp_path / "run.npz"
-    train_steps(TrainingSession(small_config()), 3).save_checkpoint(path)
+    steps(TrainingSession(small_config()), 3).save_checkpoint(path)
     return path
 
 
@@ -86,13 +75,13 @@ OPTIMIZERS = {
 @pytest.mark.parametrize("n_steps", [2 * STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH + 3],
                          ids=["saved-at-epoch-end", "saved-mid-epoch"])
 def test_saving_loading_and_training_on_equals_training_straight_through(tmp_path, settings, n_steps):
-    reference = train_steps(TrainingSession(small_config(**settings)), 2 * n_steps)
+    reference = steps(TrainingSession(small_config(**settings)), 2 * n_steps)
 
-    first_half = train_steps(TrainingSession(small_config(**settings)), n_steps)
+    first_half = steps(TrainingSession(small_config(**settings)), n_steps)
     first_half.save_checkpoint(tmp_path / "half.npz")
     resumed = TrainingSession.from_checkpoint(tmp_path / "half.npz")
     assert resumed.step_count == n_steps
-    train_steps(resumed, n_steps)
+    steps(resumed, n_steps)
 
     assert_same_run(resumed, reference)
 
@@ -145,7 +134,7 @@ def fail_half_way_through_writing(monkeypatch):
 def test_a_failed_save_leaves_the_previous_checkpoint_untouched(saved, monkeypatch, failure):
     before = saved.read_bytes()
     files_before = sorted(os.listdir(saved.parent))
-    session = train_steps(TrainingSession(small_config()), 5)
+    session = steps(TrainingSession(small_config()), 5)
 
     failure(monkeypatch)
     with pytest.raises(OSError, match="No space left"):

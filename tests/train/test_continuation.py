@@ -9,16 +9,13 @@ import random
 
 import numpy as np
 import pytest
+from quick_runs import quick_config
 
-from nntui.train.config import apply_overrides, default_config
 from nntui.train.session import State, TrainingSession
 
 
 def small_config(**overrides):
-    settings = {"data.n_samples": 200, "model.hidden": [16, 16], "model.dropout": 0.2, "training.batch_size": 16,
-                "training.epochs": 20}
-    settings.update(overrides)
-    return apply_overrides(default_config("moons"), settings)
+    return quick_config({"model.dropout": 0.2, "training.epochs": 20}, overrides)
 
 
 def assert_same_weights(mine, reference):

@@ -6,20 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from quick_runs import STEPS_PER_EPOCH, quick_config, steps
 
 from nntui.train import recovery
 from nntui.train.checkpoint import read_meta
-from nntui.train.config import apply_overrides, default_config
 from nntui.train.recovery import Autosaver, recovery_dir
 from nntui.train.session import TrainingSession
 
-STEPS_PER_EPOCH = 10
-
 
 def small_config(**overrides):
-    settings = {"data.n_samples": 200, "model.hidden": [16], "training.batch_size": 16, "training.epochs": 50}
-    settings.update(overrides)
-    return apply_overrides(default_config("moons"), settings)
+    return quick_config({"model.hidden": [16], "training.epochs": 50}, overrides)
 
 
 class Clock:
@@ -36,11 +32,6 @@ def saver(tmp_path):
     session = TrainingSession(small_config())
     autosaver = Autosaver(session, tmp_path / "recovery", every=30, at_most=5, clock=clock)
     return session, autosaver, clock
-
-
-def steps(session, n):
-    for _ in range(n):
-        session.step()
 
 
 def test_the_folder_follows_xdg_state_home_and_falls_back_to_local_state(tmp_path):

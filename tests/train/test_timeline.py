@@ -7,26 +7,20 @@ import dataclasses
 
 import numpy as np
 import pytest
+from quick_runs import STEPS_PER_EPOCH, quick_config, steps
 
-from nntui.train.config import apply_overrides, default_config
+from nntui.train.config import apply_overrides
 from nntui.train.session import State, TrainingSession
 from nntui.train.timeline import Timeline, describe_epochs
 from nntui.train.trainer import Trainer
 
-STEPS_PER_EPOCH = 10  # 200 moons samples keep 160 for training: batches of 16
-
 
 def small_config(**overrides):
-    settings = {"data.n_samples": 200, "model.hidden": [16, 16], "model.dropout": 0.2, "training.batch_size": 16,
-                "training.epochs": 8}
-    settings.update(overrides)
-    return apply_overrides(default_config("moons"), settings)
+    return quick_config({"model.dropout": 0.2, "training.epochs": 8}, overrides)
 
 
 def train_epochs(run, n):
-    for _ in range(n * STEPS_PER_EPOCH):
-        run.step()
-    return run
+    return steps(run, n * STEPS_PER_EPOCH)
 
 
 def records(run):

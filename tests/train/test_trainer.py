@@ -7,23 +7,14 @@ import sys
 
 import numpy as np
 import pytest
+from quick_runs import quick_config, steps
 
-from nntui.train.config import apply_overrides, default_config
 from nntui.train.session import State, TrainingSession
 from nntui.train.trainer import StateMismatch, Trainer
 
 
 def small_config(**overrides):
-    settings = {"data.n_samples": 200, "model.hidden": [16, 16], "model.dropout": 0.2, "training.batch_size": 16,
-                "training.epochs": 8}
-    settings.update(overrides)
-    return apply_overrides(default_config("moons"), settings)
-
-
-def steps(trainer, n):
-    for _ in range(n):
-        trainer.step()
-    return trainer
+    return quick_config({"model.dropout": 0.2, "training.epochs": 8}, overrides)
 
 
 def assert_same(mine, reference):
