@@ -756,7 +756,7 @@ def _read_new_npz(path: Path, n_features: int, task: str) -> NewRows:
 
 
 def read_npz(path: str | Path, *, task: str, check_finite: bool = True) -> Table:
-    """The work of `load_npz`; x keeps the archive's dtype (no copy), flattened to (n, features).
+    """The work of `load_npz`; x keeps the archive's dtype (read once, or mapped: `_read_member`), flattened to (n, features).
 
     check_finite=False leaves out the pass over x that refuses NaN and infinity, for a caller that makes its
     own pass over every value anyway and calls `refuse_non_finite` when something is off (`load_dataset`).
