@@ -102,8 +102,15 @@ class Standardization:
         gathered = None if rows is None else np.empty(shape, dtype=x.dtype)
         # The deviations, in float64: in the gathered rows when they are float64 (a copy already), else apart.
         scratch = gathered if gathered is not None and x.dtype == np.float64 else np.empty(shape)
-        mean, std = _repeated(self.mean), _repeated(self.std)
-        finite_sums = np.zeros(x.shape[1])
+        # Times 1 / std rather than divided by std: division is the slowest arithmetic there is, and the
+        # float64 product is within an ulp of the quotient, so the float32 result is the same but for a
+        # value within a float64 ulp of halfway between two float32 numbers. (A standard deviation below
+        # 5.6e-309 has no float64 reciprocal: then it is divided by.)
+        with np.errstate(divide="ignore", over="ignore"):
+            reciprocal = 1.0 / self.std
+        scaling, scale = (np.multiply, reciprocal) if np.all(np.isfinite(reciprocal)) else (np.divide, self.std)
+        mean, scale = _repeated(self.mean), _repeated(scale)
+        suspect = False
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, n_rows, size):
                 part = slice(start, start + size)
@@ -112,9 +119,12 @@ class Standardization:
                 else:
                     block = _gather(x, rows[part], gathered[: len(rows[part])])
                 deviation = _rowwise(np.subtract, block, mean, scratch[: len(block)])  # in float64
-                _rowwise(np.divide, deviation, std, out[part])  # rounded to float32 once, on the way
-                finite_sums += _column_reduce(np.add, out[part])  # (cheap while the block is in cache)
-        if not np.all(np.isfinite(finite_sums)):  # NaN and infinity survive a sum; the exact check only then
+                _rowwise(scaling, deviation, scale, deviation)
+                out[part] = deviation  # rounded to float32 once (a cast of its own is faster than a mixed ufunc)
+                # NaN and infinity survive a sum (in float32, cheap while the block is in cache); a finite
+                # sum too large for float32 only costs the exact check below.
+                suspect = suspect or not np.all(np.isfinite(_column_reduce(np.add, out[part], dtype=dtype)))
+        if suspect:
             bad = _non_finite_columns(out)
             if len(bad):
                 column = int(bad[0])
@@ -152,10 +162,18 @@ def _one_pass(blocks, n_columns: int):
 
 
 def _gather(x: np.ndarray, rows: np.ndarray, buffer: np.ndarray) -> np.ndarray:
-    """x[rows] (C-contiguous), into `buffer` when x is a plain array: np.take would copy all of an x with gaps
-    between its rows, and is ten times slower than indexing on one not aligned in memory."""
+    """x[rows] (C-contiguous), into `buffer` when x's rows are contiguous.
+
+    np.take would copy all of an x with gaps between its rows first. On an x not aligned in memory (a
+    memory-mapped .npz member) taking numbers is ten times slower than on an aligned one, and fancy indexing
+    twice as slow: there each row is taken as one block of raw bytes, into the aligned buffer.
+    """
     if x.flags.c_contiguous and x.flags.aligned:
         return np.take(x, rows, axis=0, out=buffer, mode="clip")
+    if x.flags.c_contiguous:
+        row = np.dtype((np.void, x.shape[1] * x.itemsize))
+        np.take(x.view(row).reshape(-1), rows, out=buffer.view(row).reshape(-1), mode="clip")
+        return buffer
     return x[rows]
 
 
@@ -167,14 +185,15 @@ def _block_rows(n_columns: int, n_rows: int) -> int:
     return max(FOLD, rows // FOLD * FOLD)
 
 
-def _column_reduce(ufunc: np.ufunc, block: np.ndarray) -> np.ndarray:
-    """`ufunc.reduce(block, axis=0)` (a float64 result for np.add), its rows folded FOLD at a time first.
+def _column_reduce(ufunc: np.ufunc, block: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """`ufunc.reduce(block, axis=0)`, its rows folded FOLD at a time first (np.add sums in float64 unless
+    `dtype` says otherwise).
 
     Its rows beyond the last whole fold are reduced on their own.
     """
     n_rows, n_columns = block.shape
     whole = n_rows - n_rows % FOLD
-    dtype = np.float64 if ufunc is np.add else None
+    dtype = dtype or (np.float64 if ufunc is np.add else None)
     result = None
     if whole:
         folded = ufunc.reduce(block[:whole].reshape(-1, FOLD * n_columns), axis=0, dtype=dtype)
