@@ -31,6 +31,9 @@ FOLD = 64
 #: Bytes of float64 rows a block aims at (it stays in a core's cache through the passes over it).
 _BLOCK_BYTES = 1 << 19
 
+#: A standard deviation below this was measured from squares under float64's smallest normal number.
+_SQUARES_UNDERFLOW = np.sqrt(np.finfo(np.float64).tiny)
+
 #: Column names that say "I am a row number", compared case-insensitively.
 ID_NAMES = frozenset({"id", "index", "idx", "row", "row_id", "rowid", "unnamed: 0"})
 
@@ -66,7 +69,8 @@ class Standardization:
 
         One pass over blocks of rows, each block's mean and squared deviations combined exactly with the
         running ones (Chan, Golub and LeVeque's pairwise update, as stable as two passes); for values so large
-        that their squares overflow (beyond about 1e154), two passes in units of half each column's range.
+        that their squares overflow (beyond about 1e154) or spread so little that they underflow (below about
+        1e-154), two passes in units of half each column's range.
         """
         is_train = np.zeros(len(x), dtype=bool)
         is_train[train_rows] = True
@@ -81,7 +85,10 @@ class Standardization:
 
         with np.errstate(over="ignore", invalid="ignore"):  # (NaN or infinity in x: the caller's to refuse)
             low, high, mean, std, n_train = _one_pass(training_blocks(), x.shape[1])
-            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+            # Squares beyond float64 (deviations over ~1e154) overflow; below its normal numbers (deviations
+            # under ~1e-154) they lose their digits or vanish, and the spread of a varying column reads 0.
+            tiny = (std < _SQUARES_UNDERFLOW) & (low != high)
+            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))) or np.any(tiny):
                 mean, std = _two_passes_in_range_units(training_blocks, low, high, n_train)
         constant = low == high
         # A constant column keeps its value as the mean and gets standard deviation 1: it is left at 0.

@@ -86,6 +86,18 @@ def test_values_spanning_the_whole_float64_range_are_standardised(tmp_path):
     assert np.abs(data.x_train).max() < 3
 
 
+def test_tiny_values_whose_spread_has_no_reciprocal_are_standardised(tmp_path):
+    """A standard deviation below 5.6e-309 has no float64 reciprocal: those columns are divided by it."""
+    tiny = np.tile([0.0, 2e-309], 20)  # subnormal numbers: mean 1e-309, standard deviation 1e-309
+    x = np.column_stack([tiny, np.arange(40.0) % 7])
+    np.savez(tmp_path / "tiny.npz", x=x, y=np.arange(40) // 20)
+    data = load_dataset(str(tmp_path / "tiny.npz"))
+    assert 5e-310 < data.feature_std[0] < 2e-309  # of order 1e-309 (its reciprocal overflows)
+    column = data.x_train[:, 0].astype(np.float64)
+    assert len(set(column.tolist())) == 2 and np.all(np.isfinite(data.x_val))
+    assert column.mean() == pytest.approx(0.0, abs=1e-6) and column.std() == pytest.approx(1.0, rel=1e-6)
+
+
 def test_huge_values_without_standardisation_are_refused_naming_the_column(tmp_path):
     np.savez(tmp_path / "huge.npz", x=np.column_stack([np.ones(20), np.arange(20) * 1e300]), y=np.arange(20) % 2)
     with pytest.raises(DataError, match=r"column 'x1' has values beyond float32's range"):
