@@ -746,3 +746,37 @@ def test_statistics_over_many_blocks_of_rows_equal_numpys_over_the_whole_trainin
     reference = x[train_rows] / scale  # numpy's own two-pass statistics, in a range where nothing overflows
     np.testing.assert_allclose(fitted.mean / scale, reference.mean(axis=0), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(fitted.std / scale, reference.std(axis=0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("layout", ["plain", "unaligned", "rows with gaps"])
+def test_standardising_in_two_threads_gives_the_rows_one_thread_gives(monkeypatch, layout):
+    """Big inputs are standardised in two halves at once; the result is the same, bit for bit, for rows taken
+    in shuffled order or all of them, from an aligned array, an unaligned one (a mapped file) or a view with
+    gaps between its rows (a CSV's features beside the label); a bad value in either half is still named."""
+    from nntui.train import columns
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    full = rng.normal(size=(n, 6)) * [1.0, 5.0, 1e6, 1.0, 2.0, 3.0]
+    if layout == "unaligned":
+        raw = np.empty(full.nbytes + 1, dtype=np.uint8)
+        x = raw[1:].view(np.float64).reshape(n, 6)
+        x[...] = full
+        assert not x.flags.aligned
+    elif layout == "rows with gaps":
+        x = np.column_stack([full, np.zeros(n)])[:, :6]
+    else:
+        x = full
+    rows = rng.permutation(n)[:2500]
+    transform = columns.Standardization.fit(x, rows)
+    one_thread = [transform.apply(x, rows), transform.apply(x)]
+    monkeypatch.setattr(columns, "PARALLEL_FROM_ROWS", 2 * columns.FOLD)
+    monkeypatch.setattr(columns, "_usable_cpus", lambda: 2)
+    np.testing.assert_array_equal(transform.apply(x, rows), one_thread[0])
+    np.testing.assert_array_equal(transform.apply(x), one_thread[1])
+    expected = ((full[rows] - full[rows].mean(axis=0)) / full[rows].std(axis=0)).astype(np.float32)
+    np.testing.assert_allclose(one_thread[0], expected, rtol=1e-6, atol=1e-6)
+    x[rows[-1], 4] = np.nan  # in the second half of the shuffled rows
+    with pytest.raises(columns.ColumnError) as raised:
+        transform.apply(x, rows)
+    assert raised.value.column == 4
