@@ -863,8 +863,11 @@ def _read_member(path: Path, archive, name: str) -> np.ndarray:
         offset, nbytes = file.tell(), math.prod(shape) * dtype.itemsize
     if offset + nbytes > path.stat().st_size:
         return archive[name]  # a short file: NumPy says what is wrong
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
-                     order="F" if fortran_order else "C")
+    try:
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
+                         order="F" if fortran_order else "C")
+    except OSError:  # a file system that cannot map files: read it
+        return archive[name]
 
 
 def _npz_arrays(path: Path, where: str, *, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None]:

@@ -362,6 +362,20 @@ def test_npz_members_of_every_layout_load_as_the_same_data(tmp_path, layout):
         np.testing.assert_array_equal(odd.x_val, plain.x_val)
 
 
+def test_an_npz_file_that_cannot_be_mapped_is_read(tmp_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(300, 4)), y=np.arange(300) % 2)
+    mapped = load_dataset(str(tmp_path / "d.npz"))
+
+    def refuse(*args, **kwargs):
+        raise OSError(19, "No such device")  # what mmap says on a file system that cannot map
+
+    monkeypatch.setattr(datafiles.np, "memmap", refuse)
+    read = load_dataset(str(tmp_path / "d.npz"))
+    np.testing.assert_array_equal(read.x_train, mapped.x_train)
+    np.testing.assert_array_equal(read.y_val, mapped.y_val)
+
+
 def test_npz_features_are_read_without_changing_them(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 3)).astype(np.float32)
