@@ -227,7 +227,7 @@ def _block_rows(n_columns: int, n_rows: int) -> int:
     return max(FOLD, rows // FOLD * FOLD)
 
 
-def _column_reduce(ufunc: np.ufunc, block: np.ndarray, dtype: type | None = None) -> np.ndarray:
+def _column_reduce(ufunc: np.ufunc, block: np.ndarray, dtype: np.typing.DTypeLike = None) -> np.ndarray:
     """`ufunc.reduce(block, axis=0)`, its rows folded FOLD at a time first (np.add sums in float64 unless
     `dtype` says otherwise).
 
@@ -235,7 +235,8 @@ def _column_reduce(ufunc: np.ufunc, block: np.ndarray, dtype: type | None = None
     """
     n_rows, n_columns = block.shape
     whole = n_rows - n_rows % FOLD
-    dtype = dtype or (np.float64 if ufunc is np.add else None)
+    if dtype is None and ufunc is np.add:
+        dtype = np.float64
     result = None
     if whole:
         folded = ufunc.reduce(block[:whole].reshape(-1, FOLD * n_columns), axis=0, dtype=dtype)
