@@ -13,11 +13,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from nntui.train.lrfind import LR_END, LR_START, RangeTest, run_range_test, setup_from
 from nntui.tui.charts import MetricChart, Series
+from nntui.tui.screens import BoxedScreen
 
 
 class RateChart(MetricChart):
@@ -31,7 +31,7 @@ class RateChart(MetricChart):
             self.plt.xticks(list(decades), [f"{10.0**d:g}" for d in decades])
 
 
-class LRFindScreen(ModalScreen[float | None]):
+class LRFindScreen(BoxedScreen[float | None]):
     """The range test of the current model; enter uses the suggested rate, escape keeps the current one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -40,11 +40,7 @@ class LRFindScreen(ModalScreen[float | None]):
     ]
 
     DEFAULT_CSS = """
-    LRFindScreen { align: center middle; }
-    LRFindScreen > #lrfind-box {
-        width: 90%; max-width: 100; height: 90%; max-height: 30; min-height: 12;
-        border: round $accent; padding: 0 1; background: $surface;
-    }
+    LRFindScreen > #lrfind-box { width: 90%; max-width: 100; height: 90%; max-height: 30; min-height: 12; }
     LRFindScreen #lrfind-chart { height: 1fr; min-height: 6; }
     LRFindScreen .lrfind-text { height: auto; }
     """
@@ -57,7 +53,7 @@ class LRFindScreen(ModalScreen[float | None]):
         self.result: RangeTest | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="lrfind-box"):
+        with Vertical(id="lrfind-box", classes="modal-box"):
             yield Static(f"Learning-rate range test: one batch per rate, {LR_START:g} to {LR_END:g}, on a copy of "
                          "the model (the run is untouched)", classes="lrfind-text", markup=False)
             chart = RateChart(id="lrfind-chart")

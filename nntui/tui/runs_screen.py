@@ -14,13 +14,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from nntui.train.metrics import LOSS_AS_MINIMISED, EpochRecord, LossUnits
 from nntui.train.timeline import AbandonedRun, Intervention, Timeline
 from nntui.tui.charts import Series
+from nntui.tui.screens import BoxedScreen
 
 #: Ghost curves drawn at most (the newest runs that are shown); more only clutter the chart.
 MAX_GHOSTS = 3
@@ -89,7 +89,7 @@ def rewind_marks(timeline: Timeline) -> list[int]:
     return marks
 
 
-class RunsScreen(ModalScreen[int | None]):
+class RunsScreen(BoxedScreen[int | None]):
     """Earlier runs (space shows or hides a ghost), kept epochs (enter goes back there), the log."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -98,10 +98,7 @@ class RunsScreen(ModalScreen[int | None]):
     ]
 
     DEFAULT_CSS = """
-    RunsScreen { align: center middle; }
-    RunsScreen > #runs-box {
-        width: 90%; max-width: 100; height: 90%; border: round $accent; padding: 0 1; background: $surface;
-    }
+    RunsScreen > #runs-box { width: 90%; max-width: 100; height: 90%; }
     RunsScreen OptionList { height: auto; max-height: 8; }
     RunsScreen #epochs { height: 1fr; max-height: 10; }
     RunsScreen #log { height: auto; max-height: 6; }
@@ -114,7 +111,7 @@ class RunsScreen(ModalScreen[int | None]):
         self.hidden = hidden  # the app's set: which earlier runs are not drawn
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="runs-box"):
+        with Vertical(id="runs-box", classes="modal-box"):
             yield Static("Earlier runs: space shows or hides one as a ghost curve", classes="runs-title")
             yield OptionList(*self._run_options(), id="runs")
             yield Static("Kept epochs: enter goes back there (then change the rate to branch)",

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Input, Static
 
 from nntui.tui.widgets.fields import OrderedInput
@@ -68,7 +68,22 @@ def _joined(keys: list[str]) -> str:
     return (" " if any("/" in key for key in keys) else " / ").join(keys)
 
 
-class HelpScreen(ModalScreen[None]):
+class BoxedScreen(ModalScreen[ScreenResultType]):
+    """A modal screen showing one box (class ``modal-box``) in the middle of the dimmed app.
+
+    The box's size, and any other border or padding, are each screen's own (by its id); these rules travel with
+    the screens, so they look the same in any app that shows them.
+    """
+
+    DEFAULT_CSS = """
+    BoxedScreen { align: center middle; }
+    BoxedScreen > .modal-box {
+        max-width: 100%; height: auto; border: round $accent; padding: 0 1; background: $surface;
+    }
+    """
+
+
+class HelpScreen(BoxedScreen[None]):
     """Every key, in one table built from the bindings of ``sections``; escape, ? or q closes it; up/down/page keys
     scroll. Sections without a key worth listing are left out."""
 
@@ -92,7 +107,7 @@ class HelpScreen(ModalScreen[None]):
                 table.add_row(Text(section.title), Text(section.note))
             for keys, explanation in rows:
                 table.add_row(Text(keys), Text(explanation))
-        with VerticalScroll(id="help-box"):
+        with VerticalScroll(id="help-box", classes="modal-box"):
             yield Static("nntui: build, train and watch a neural network written from scratch in NumPy\n",
                          markup=False)
             yield Static(table, id="help-keys")
@@ -101,7 +116,7 @@ class HelpScreen(ModalScreen[None]):
                          "up/down scroll it.", markup=False)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(BoxedScreen[bool]):
     """A yes/no question: y or enter says yes; n, escape or q says no (q closes a dialog, as it closes help)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("y,enter", "answer(True)", "Yes"),
@@ -112,7 +127,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
+        with Vertical(id="confirm-box", classes="modal-box"):
             yield Static(self.question, markup=False)
             yield Static("y  yes        n  no", classes="hint", markup=False)
 
@@ -120,7 +135,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class GradientCheckScreen(ModalScreen[None]):
+class GradientCheckScreen(BoxedScreen[None]):
     """The result of a gradient check: the worst relative error per parameter, and the verdict."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,g,q,enter", "dismiss", "Close")]
@@ -145,7 +160,7 @@ class GradientCheckScreen(ModalScreen[None]):
             verdict = f"not checked: {self.result.note}"
         entries = self.result.checked_entries
         sampled = f", up to {entries} entries of each parameter" if entries else ""
-        with Vertical(id="gradcheck-box"):
+        with Vertical(id="gradcheck-box", classes="modal-box"):
             yield Static("Gradient check: the backward pass against central finite differences "
                          f"(float64 copy of the current weights, {self.result.n_samples} training samples"
                          f"{sampled})\n", markup=False)
@@ -155,7 +170,7 @@ class GradientCheckScreen(ModalScreen[None]):
                          "escape closes", markup=False)
 
 
-class SaveScreen(ModalScreen[str | None]):
+class SaveScreen(BoxedScreen[str | None]):
     """Ask for a file to save the run to; enter saves, escape cancels.
 
     ``check(text)`` says what is wrong with a name before anything else (None when nothing); ``existing(text)``
@@ -174,7 +189,7 @@ class SaveScreen(ModalScreen[str | None]):
         self._replace: str | None = None  # an existing file the user was warned about once
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="save-box"):
+        with Vertical(id="save-box", classes="modal-box"):
             yield Static("Save the run (weights, optimizer state, history and settings) to a checkpoint file:",
                          markup=False)
             yield OrderedInput(self.suggestion, id="save-path", select_on_focus=False)
