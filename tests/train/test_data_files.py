@@ -794,3 +794,33 @@ def test_standardising_in_two_threads_gives_the_rows_one_thread_gives(monkeypatc
     with pytest.raises(columns.ColumnError) as raised:
         transform.apply(x, rows)
     assert raised.value.column == 4
+
+
+@pytest.mark.parametrize("layout", ["plain", "unaligned", "rows with gaps"])
+def test_statistics_with_rows_gathered_by_a_helper_thread_are_the_same_bits(monkeypatch, layout):
+    """From many rows on, fit's next blocks are gathered in a helper thread: the statistics are those of one
+    thread to the last bit (the same blocks, in the same order), and NumPy's own to rounding."""
+    from nntui.train import columns
+
+    rng = np.random.default_rng(9)
+    n = 40 * columns.FOLD * 5 + 17  # several chunks of several blocks, and a short last block
+    full = rng.normal(size=(n, 5)) * [1.0, 3.0, 7.0, 1e6, 2.0] + [0.0, 1e9, -3.0, 0.0, 5.0]
+    if layout == "unaligned":
+        raw = np.empty(full.nbytes + 3, dtype=np.uint8)
+        x = raw[3:].view(np.float64).reshape(n, 5)
+        x[...] = full
+    elif layout == "rows with gaps":
+        x = np.column_stack([np.zeros(n), full])[:, 1:]
+    else:
+        x = full
+    rows = rng.permutation(n)[: int(0.8 * n)]
+    monkeypatch.setattr(columns, "_block_rows", lambda n_columns, n_rows: 5 * columns.FOLD)
+    one_thread = columns.Standardization.fit(x, rows)
+    monkeypatch.setattr(columns, "PIPELINE_FROM_ROWS", 1)
+    monkeypatch.setattr(columns, "CHUNK_BLOCKS", 3)
+    monkeypatch.setattr(columns, "_usable_cpus", lambda: 2)
+    helped = columns.Standardization.fit(x, rows)
+    for field in ("mean", "std", "low", "high"):
+        np.testing.assert_array_equal(getattr(helped, field), getattr(one_thread, field))
+    np.testing.assert_allclose(helped.mean, full[rows].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(helped.std, full[rows].std(axis=0), rtol=1e-9)
