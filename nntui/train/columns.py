@@ -6,10 +6,13 @@ copies as large as the data, and on values near 1e300 the variance overflows (th
 standard deviation becomes infinite and the column silently turns into zeros. Here, instead:
 
 * the statistics are measured in float64 in one pass over blocks of rows, each block's mean and squared
-  deviations merged exactly into the running ones; for values so large that their squares would overflow,
-  two passes on values shifted to the middle of each column's range and divided by half that range;
+  deviations merged exactly into the running ones; for values so large (or spread so little) that their
+  squares would overflow (or underflow), two passes on values shifted to the middle of each column's range
+  and divided by half that range;
 * the standardised rows are written straight into the float32 array the network trains on, a block at a
-  time: the only arrays as large as the data are the one read from the file and the float32 result.
+  time: the only arrays as large as the data are the one read from the file and the float32 result; and
+  when the one read is the caller's to throw away (a CSV table), the result is written over it
+  (`Standardization.split_in_place`).
 
 A block is small enough to stay in the processor's cache while the several passes over it run, and it is
 worked on "folded": NumPy reduces a (rows, 20) array down its columns, or subtracts a row of 20 from each
@@ -118,14 +121,7 @@ class Standardization:
         """
         n_rows = len(x) if rows is None else len(rows)
         out = np.empty((n_rows, x.shape[1]), dtype=dtype)
-        # Times 1 / std rather than divided by std: division is the slowest arithmetic there is, and the
-        # float64 product is within an ulp of the quotient, so the float32 result is the same but for a
-        # value within a float64 ulp of halfway between two float32 numbers. (A standard deviation below
-        # 5.6e-309 has no float64 reciprocal: then it is divided by.)
-        with np.errstate(divide="ignore", over="ignore"):
-            reciprocal = 1.0 / self.std
-        scaling, scale = (np.multiply, reciprocal) if np.all(np.isfinite(reciprocal)) else (np.divide, self.std)
-        step = (_repeated(self.mean), scaling, _repeated(scale))
+        step = self._step()
         if n_rows < PARALLEL_FROM_ROWS or _usable_cpus() < 2:
             suspect = _standardise_rows(x, rows, out, 0, n_rows, step)
         else:  # each half of the rows in a thread of its own (NumPy lets go of the interpreter lock meanwhile)
@@ -135,11 +131,67 @@ class Standardization:
                 suspect = _standardise_rows(x, rows, out, 0, middle, step)
                 suspect = second_half.result() or suspect
         if suspect:
-            bad = _non_finite_columns(out)
-            if len(bad):
-                column = int(bad[0])
-                raise ColumnError(column, _overflow_reason(self, column, what))
+            self._refuse_non_finite(out, what)
         return out
+
+    def split_in_place(self, x: np.ndarray, train_rows: np.ndarray,
+                       val_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(x[train_rows], x[val_rows]) standardised, as `apply` gives them, but written over x's own memory,
+        which is then given back down to theirs: no new memory as large as the data. None (and x unchanged)
+        when x's memory cannot hold them so.
+
+        For an x that is the caller's to throw away (a table just read from a CSV file): afterwards x holds
+        other numbers. Every row is a train or a val row. Three steps:
+        1. every row standardised in file order and packed as float32 at the start of x's memory; a row's result
+           takes half its numbers' bytes or less, so it never reaches a row not yet read;
+        2. the training rows, then the validation rows, gathered from those into the memory after them;
+        3. both moved to the start, and the memory beyond given back.
+        Raises ColumnError as `apply` does (x is spoilt by then).
+        """
+        owner = _owner(x)
+        n, n_columns = x.shape
+        row_bytes = 4 * n_columns  # a float32 row
+        if (owner is None or not x.flags.writeable or x.dtype != np.float64 or x.strides[1] != x.itemsize
+                or x.strides[0] < 2 * row_bytes
+                or owner.nbytes < 2 * row_bytes * n or len(train_rows) + len(val_rows) != n):
+            return None
+        memory = owner.reshape(-1).view(np.uint8)
+        packed = memory[: row_bytes * n].view(np.float32).reshape(n, n_columns)
+        # One thread: a second one's rows would be packed over rows the first has not read yet.
+        suspect = _standardise_rows(x, None, packed, 0, n, self._step())
+        parts = memory[row_bytes * n: 2 * row_bytes * n].view(np.float32).reshape(n, n_columns)
+        n_train = len(train_rows)
+        np.take(packed, train_rows, axis=0, out=parts[:n_train], mode="clip")
+        np.take(packed, val_rows, axis=0, out=parts[n_train:], mode="clip")
+        if suspect:
+            self._refuse_non_finite(parts[:n_train], " in the training part")
+            self._refuse_non_finite(parts[n_train:], " in the validation part")
+        packed[...] = parts
+        del memory, packed, parts, x  # views of owner, about to be resized
+        owner_row_bytes = owner.nbytes // max(len(owner), 1)
+        owner.resize((-(-row_bytes * n // owner_row_bytes), *owner.shape[1:]), refcheck=False)
+        standardised = owner.reshape(-1).view(np.uint8)[: row_bytes * n].view(np.float32).reshape(n, n_columns)
+        return standardised[:n_train], standardised[n_train:]
+
+    def _step(self):
+        """(mean, scaling ufunc, scale) for `_standardise_rows`, each row of statistics `_repeated`.
+
+        Times 1 / std rather than divided by std: division is the slowest arithmetic there is, and the
+        float64 product is within an ulp of the quotient, so the float32 result is the same but for a value
+        within a float64 ulp of halfway between two float32 numbers. (A standard deviation below 5.6e-309 has
+        no float64 reciprocal: then it is divided by.)
+        """
+        with np.errstate(divide="ignore", over="ignore"):
+            reciprocal = 1.0 / self.std
+        scaling, scale = (np.multiply, reciprocal) if np.all(np.isfinite(reciprocal)) else (np.divide, self.std)
+        return _repeated(self.mean), scaling, _repeated(scale)
+
+    def _refuse_non_finite(self, out: np.ndarray, what: str) -> None:
+        """Raise ColumnError naming the first column of `out` that holds NaN or infinity, if one does."""
+        bad = _non_finite_columns(out)
+        if len(bad):
+            column = int(bad[0])
+            raise ColumnError(column, _overflow_reason(self, column, what))
 
 
 def _row_blocks(x: np.ndarray, rows: np.ndarray, size: int):
@@ -201,6 +253,16 @@ def _standardise_rows(x: np.ndarray, rows: np.ndarray | None, out: np.ndarray, s
             out[part] = deviation  # rounded to float32 once (a cast of its own is faster than a mixed ufunc)
             suspect = suspect or not np.all(np.isfinite(_column_reduce(np.add, out[part], dtype=out.dtype)))
     return suspect
+
+
+def _owner(x: np.ndarray) -> np.ndarray | None:
+    """The array that owns x's memory, when it is a plain, writable, C-contiguous NumPy array; else None."""
+    owner = x
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if owner.base is not None or not (owner.flags.owndata and owner.flags.c_contiguous and owner.flags.writeable):
+        return None
+    return owner if type(owner) is np.ndarray else None
 
 
 def _usable_cpus() -> int:

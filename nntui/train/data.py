@@ -485,20 +485,26 @@ def load_dataset(
     report("standardising", READ_SHARE + 0.05)
     n_features = table.x.shape[1]
     where = f"dataset '{name}'"
+    is_file = name not in BUILTIN_DATASETS
     try:
         if standardize:
             transform = Standardization.fit(table.x, train_rows)
         else:
             transform = Standardization.identity(n_features)
-        x_train = transform.apply(table.x, train_rows, what=" in the training part")
-        report("standardising", (1 + READ_SHARE) / 2 + 0.05)
-        x_val = transform.apply(table.x, val_rows, what=" in the validation part")
+        warnings = column_warnings(table.x, table.feature_names, transform) if is_file else []
+        # A table read from a CSV file is ours alone: standardised over its own memory (no second copy of
+        # the data), when its layout allows.
+        parts = transform.split_in_place(table.x, train_rows, val_rows) if name.lower().endswith(".csv") else None
+        if parts is None:
+            x_train = transform.apply(table.x, train_rows, what=" in the training part")
+            report("standardising", (1 + READ_SHARE) / 2 + 0.05)
+            x_val = transform.apply(table.x, val_rows, what=" in the validation part")
+        else:
+            x_train, x_val = parts
     except ColumnError as error:
         if str(name_or_path).lower().endswith(".npz"):
             refuse_non_finite(table.x, name_or_path)  # (its x is not checked as it is read: see _read_source)
         raise DataError(f"{where}: column '{table.feature_names[error.column]}' {error}") from None
-    is_file = name not in BUILTIN_DATASETS
-    warnings = column_warnings(table.x, table.feature_names, transform) if is_file else []
     y_train, y_val = table.y[train_rows], table.y[val_rows]
     target_mean = target_std = None
     if task == "regression":

@@ -824,3 +824,57 @@ def test_statistics_with_rows_gathered_by_a_helper_thread_are_the_same_bits(monk
         np.testing.assert_array_equal(getattr(helped, field), getattr(one_thread, field))
     np.testing.assert_allclose(helped.mean, full[rows].mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(helped.std, full[rows].std(axis=0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("label_at", ["last", "first", "middle", "last, quoted"])
+@pytest.mark.parametrize("labels", ["numbers", "words"])
+def test_a_csv_table_is_standardised_over_its_own_memory_to_the_same_bits(tmp_path, label_at, labels):
+    """A table read from a CSV file is standardised over its own memory, which is then given back down to the
+    float32 result: the same data, bit for bit, as the same numbers read from an NPZ file (each row copied)."""
+    rng = np.random.default_rng(11)
+    n, f = 3000, 5  # several blocks of rows
+    x = np.round(rng.normal(size=(n, f)) * [1.0, 10.0, 0.1, 1e4, 3.0] + [0.0, 50.0, 0.0, 1e6, -2.0], 6)
+    y = rng.integers(0, 3, n)
+    names = np.array(["ant", "bee", "cat"]) if labels == "words" else np.array(["0", "1", "2"])
+    column = {"last": f, "last, quoted": f, "first": 0, "middle": 2}[label_at]
+    quote = '"' if label_at == "last, quoted" else ""  # quotes: read by the careful reader instead
+    cells = [[repr(v) for v in row] for row in x.tolist()]
+    for row, label in zip(cells, names[y]):
+        row.insert(column, f"{quote}{label}{quote}")
+    header = [f"f{j}" for j in range(f)]
+    header.insert(column, "label")
+    path = write(tmp_path, ",".join(header) + "\n" + "\n".join(",".join(row) for row in cells) + "\n")
+    np.savez(tmp_path / "same.npz", x=x, y=y)
+    from_csv, from_npz = load_dataset(str(path), target="label"), load_dataset(str(tmp_path / "same.npz"))
+    np.testing.assert_array_equal(from_csv.x_train, from_npz.x_train)
+    np.testing.assert_array_equal(from_csv.x_val, from_npz.x_val)
+    np.testing.assert_array_equal(from_csv.feature_std, from_npz.feature_std)
+    owner = from_csv.x_train
+    while owner.base is not None:
+        owner = owner.base
+    kept = from_csv.x_train.nbytes + from_csv.x_val.nbytes
+    assert kept <= owner.nbytes < kept + 256  # the table's memory, given back down to the result's
+
+
+def test_a_csv_value_too_large_for_float32_is_refused_naming_the_part(tmp_path):
+    lines = [f"{i % 7},{i % 2}" for i in range(100)]
+    lines[3] = "1e39,1"
+    path = write(tmp_path, "size,label\n" + "\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"column 'size' has values beyond float32's range \(about 3.4e38\) in the "
+                                        r"(training|validation) part"):
+        load_dataset(str(path), standardize=False)
+
+
+def test_standardising_in_place_is_declined_when_the_memory_cannot_hold_the_result():
+    from nntui.train.columns import Standardization
+
+    rows = np.arange(40)
+    transform = Standardization(np.zeros(3), np.ones(3), np.zeros(3, dtype=bool))
+    mapped_like = np.arange(120.0).reshape(40, 3)
+    mapped_like.flags.writeable = False
+    narrow = np.arange(120.0, dtype=np.float32).reshape(40, 3)  # float32 rows: no room for two float32 copies
+    view_of_a_list = np.frombuffer(bytearray(960), dtype=np.float64).reshape(40, 3)  # not NumPy's memory
+    for x in (mapped_like, narrow, view_of_a_list):
+        before = x.copy()
+        assert transform.split_in_place(x, rows[:30], rows[30:]) is None
+        np.testing.assert_array_equal(x, before)
