@@ -1,7 +1,8 @@
 """Checkpoints: a trainer's state, with its timeline, in one versioned ``.npz`` file, written atomically.
 
 A checkpoint is ``Trainer.state_dict()`` in a file: the weights, the optimizer's state, the position in the data
-(the epoch's shuffled order and the next batch), the random generators' states and the history, plus the run
+(the epoch's shuffled order, empty until the epoch's first step draws it, and the next batch), the random
+generators' states and the history, plus the run
 configuration (as TOML) and the timeline (the kept epoch-end states, the intervention log and the abandoned
 futures' curves). Loading one and training on gives the same numbers, bit for bit, as never having stopped.
 

@@ -5,7 +5,8 @@ one mini-batch (and, at an epoch's end, validates and records the epoch); ``eval
 It knows nothing of time, commands or screens: the run controller (``controller.py``) drives it.
 
 ``state_dict()`` is everything a bit-exact continuation needs (weights, optimizer buffers, the epoch's shuffled
-order and the next batch, both random generators, the step counters, the epoch's running sums and the history);
+order, or none yet when the epoch's first step has not drawn it, and the next batch, both random generators, the
+step counters, the epoch's running sums and the history);
 ``load_state_dict()`` puts it back. A checkpoint is that state in a file, and the timeline (``timeline.py``)
 keeps one at each epoch end, so a run can go back to one and continue exactly as it did, or differently.
 
@@ -134,8 +135,9 @@ class Trainer:
         self.y_train, self.y_val = data.y_train, data.y_val
         self.batch_size = min(cfg.training.batch_size, len(self.x_train))
         self.batches_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
-        # Position in the data: the current epoch's shuffled order and the next batch within it.
-        self.order = self.shuffle_rng.permutation(len(self.x_train))
+        # Position in the data: the current epoch's shuffled order (drawn when first needed, see `order`) and the
+        # next batch within it.
+        self._order: np.ndarray | None = None
         self.batch_index = 0
         self.step_count = 0
         self.samples_seen = 0
@@ -152,6 +154,18 @@ class Trainer:
         self._updates: dict[int, np.ndarray] = {}  # per Linear layer index: W_after - W_before of _updates_step
         self._updates_step = -1
         self._safe = self._safe_point()
+
+    @property
+    def order(self) -> np.ndarray:
+        """This epoch's shuffled order of the training rows, drawn from the shuffle generator when first needed.
+
+        Not when the epoch begins: a trainer is built on the app's event loop, where shuffling a million rows
+        (12 ms) would keep a key waiting, and a state kept at an epoch's end need not hold it (the generator's
+        state draws the same order again). Nothing else draws from that generator, so the orders are the same.
+        """
+        if self._order is None:
+            self._order = self.shuffle_rng.permutation(len(self.x_train))
+        return self._order
 
     def output_width(self) -> int:
         if self.loss_name == "bce":
@@ -238,7 +252,7 @@ class Trainer:
         self._epoch_loss_sum = self._epoch_correct = 0.0
         self._epoch_seen = 0
         self._epoch_seconds = 0.0
-        self.order = self.shuffle_rng.permutation(len(self.x_train))
+        self._order = None  # the next epoch's: drawn at its first step
         self.batch_index = 0
         if self._weights_finite():  # a finite epoch end is a safe point to return to if the run later diverges
             self._safe = self._safe_point()
@@ -355,7 +369,8 @@ class Trainer:
         for name, slots in optimizer["state"].items():
             for key, value in slots.items():
                 arrays[f"optimizer/{name}/{key}"] = keep(value)
-        arrays["order"] = keep(self.order)
+        # (empty: not drawn yet; the shuffle generator's state below draws it)
+        arrays["order"] = keep(self._order) if self._order is not None else np.empty(0, dtype=np.int64)
         meta = {
             "step": self.step_count,
             "samples_seen": self.samples_seen,
@@ -397,7 +412,7 @@ class Trainer:
             self._adopt_optimizer(meta["optimizer"]["type"], hyperparameters)
         self.optimizer.load_state_dict({"type": meta["optimizer"]["type"], "t": meta["optimizer"]["t"],
                                         "hyperparameters": hyperparameters, "state": slots})
-        self.order = arrays["order"].astype(np.int64)  # a copy
+        self._order = arrays["order"].astype(np.int64) if len(arrays["order"]) else None  # a copy
         self.step_count, self.epoch = int(meta["step"]), int(meta["epoch"])
         self.samples_seen = int(meta.get("samples_seen", 0))
         self.batch_index = int(meta["batch_index"])
@@ -435,7 +450,7 @@ class Trainer:
             if value.shape != param.shape or value.dtype != param.dtype:
                 raise StateMismatch(f"parameter {name} is {value.dtype}{list(value.shape)} in {source} but "
                                     f"{param.dtype}{list(param.shape)} in the model")
-        if arrays["order"].shape != (len(self.x_train),):
+        if arrays["order"].shape not in ((len(self.x_train),), (0,)):
             raise StateMismatch(f"the data order in {source} does not match the dataset's size")
 
     # -- divergence --------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def assert_same(mine, reference):
                                            "optimizer.nesterov": True},
                                       {"optimizer.name": "rmsprop", "optimizer.momentum": 0.5}],
                          ids=["adam-dropout", "sgd-nesterov", "rmsprop"])
-@pytest.mark.parametrize("taken_at", [10, 23], ids=["epoch-end", "mid-epoch"])
+@pytest.mark.parametrize("taken_at", [0, 10, 23], ids=["new", "epoch-end", "mid-epoch"])
 def test_a_state_loaded_into_another_trainer_continues_bit_identically(settings, taken_at):
     reference = steps(Trainer(small_config(**settings)), 50)
     source = steps(Trainer(small_config(**settings)), taken_at)
@@ -42,6 +42,19 @@ def test_a_state_loaded_into_another_trainer_continues_bit_identically(settings,
     elsewhere.load_state_dict(state)
     steps(elsewhere, 50 - taken_at)
     assert_same(elsewhere, reference)
+
+
+def test_a_trainer_shuffles_at_its_first_step_not_when_it_is_built():
+    """The app builds trainers on its event loop, where shuffling a million rows would keep a key waiting: the
+    order is drawn when first needed, the same one, and a state kept before then (or at an epoch's end) holds
+    none, only the generator that draws it."""
+    trainer = Trainer(small_config())
+    assert trainer.state_dict()["arrays"]["order"].size == 0
+    first = Trainer(small_config()).order.copy()  # drawn on first use
+    steps(trainer, 1)
+    assert np.array_equal(trainer.order, first) and len(first) == len(trainer.x_train)
+    steps(trainer, 9)  # the end of the first epoch
+    assert trainer.epoch == 1 and trainer.state_dict()["arrays"]["order"].size == 0
 
 
 def test_a_state_of_another_model_is_refused_before_anything_changes():
