@@ -2,9 +2,8 @@
 
 A checkpoint is ``Trainer.state_dict()`` in a file: the weights, the optimizer's state, the position in the data
 (the epoch's shuffled order, empty until the epoch's first step draws it, and the next batch), the random
-generators' states and the history, plus the run
-configuration (as TOML) and the timeline (the kept epoch-end states, the intervention log and the abandoned
-futures' curves). Loading one and training on gives the same numbers, bit for bit, as never having stopped.
+generators' states and the history, plus the run configuration (as TOML) and the timeline (the kept epoch-end
+states, the intervention log and the abandoned futures' curves). Loading one and training on gives the same numbers, bit for bit, as never having stopped.
 
 Layout (version 2): the trainer's arrays under their own names (``param/0.W``, ``optimizer/0.W/m``, ``order``),
 each kept epoch's under ``timeline/<epoch>/``, and everything else in ``meta``, one JSON text. Version 1 files
