@@ -492,9 +492,9 @@ def load_dataset(
         else:
             transform = Standardization.identity(n_features)
         warnings = column_warnings(table.x, table.feature_names, transform) if is_file else []
-        # A table read from a CSV file is ours alone: standardised over its own memory (no second copy of
-        # the data), when its layout allows.
-        parts = transform.split_in_place(table.x, train_rows, val_rows) if name.lower().endswith(".csv") else None
+        # A table that is ours alone (read from a CSV file just now) is standardised over its own memory (no
+        # second copy of the data), when its layout allows.
+        parts = transform.split_in_place(table.x, train_rows, val_rows) if table.x_is_fresh else None
         if parts is None:
             x_train = transform.apply(table.x, train_rows, what=" in the training part")
             report("standardising", (1 + READ_SHARE) / 2 + 0.05)

@@ -74,6 +74,8 @@ class Table(NamedTuple):
     image_shape: tuple[int, int] | None = None
     #: Where the labels came from: the CSV column's name, "y" for an NPZ file, "label" for built-in data.
     target_name: str = "label"
+    #: x is new memory that nothing else holds (read from a CSV file just now): its holder may write over it.
+    x_is_fresh: bool = False
 
     def class_names_or_none(self, task: str) -> list[str] | None:
         return self.output_names if task == "classification" else None
@@ -149,7 +151,7 @@ def read_csv(path: str | Path, *, target: str | None, task: str) -> Table:
     table = _read_csv_fast(path, layout, target_index, task, max_rows=_rows_before_blank_tail(path, layout))
     if table is None:
         table = read_csv_careful(path, layout, target_index, task, where)
-    return table._replace(target_name=layout.header[target_index])
+    return table._replace(target_name=layout.header[target_index], x_is_fresh=True)
 
 
 def sniff_csv(path: Path, where: str, *, labelled: bool = True) -> CsvLayout:
